@@ -1,0 +1,31 @@
+# Everything a user or CI runs. `make demo` and `make test` work from a fresh clone: they create .venv,
+# install the provider with the versions in constraints.txt, and run.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: venv system-deps test lint demo system-test bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,emulator]'
+	touch $@
+
+system-deps:
+	bash scripts/system-deps.sh
+
+## Runs the whole test suite: unit, integration (emulator, bridge, PostgreSQL over loopback) and e2e DAG runs.
+test: venv system-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .demo .system-test build *.egg-info

@@ -1,0 +1,1 @@
+"""bridge of the Mavi provider."""

@@ -1,0 +1,80 @@
+"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow_provider_mavi import __version__
+
+DEFAULT_BASE_URL = "https://mavi-backend.memories.ai/serve/api/v2"
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return what ``airflow providers list`` and the connection form show for this provider."""
+    return {
+        "package-name": "airflow-provider-mavi",
+        "name": "Mavi",
+        "description": "Video understanding on the Mavi (memories.ai Visual Intelligence v2) API.",
+        "versions": [__version__],
+        "integrations": [
+            {
+                "integration-name": "Mavi",
+                "external-doc-url": "https://api-tools.memories.ai/",
+                "tags": ["service"],
+            }
+        ],
+        "hooks": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.hooks.mavi"]}],
+        "operators": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.operators.mavi"]}],
+        "triggers": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.triggers.mavi"]}],
+        "sensors": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.sensors.mavi"]}],
+        "connection-types": [
+            {
+                "connection-type": "mavi",
+                "hook-class-name": "airflow_provider_mavi.hooks.mavi.MaviHook",
+                "hook-name": "Mavi",
+                "ui-field-behaviour": {
+                    "hidden-fields": ["login", "schema", "port"],
+                    "relabeling": {"host": "Base URL", "password": "API Key"},
+                    "placeholders": {"host": DEFAULT_BASE_URL, "password": "sk-mavi-..."},
+                },
+                "conn-fields": {
+                    "bridge_url": {
+                        "label": "Bridge URL",
+                        "description": "Base URL of the mavi-bridge service the triggers read callbacks from.",
+                        "schema": {"type": ["string", "null"]},
+                    },
+                    "bridge_token": {
+                        "label": "Bridge token",
+                        "description": "Bearer token of the bridge's read API (MAVI_BRIDGE_API_TOKEN).",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                        "sensitive": True,
+                    },
+                    "timeout": {
+                        "label": "Request timeout (seconds)",
+                        "description": "Timeout of one HTTP request to Mavi.",
+                        "schema": {"type": ["number", "null"], "default": 60},
+                    },
+                    "max_requests_per_second": {
+                        "label": "Max requests per second",
+                        "description": "The account's rate limit, shared by every task on this machine.",
+                        "schema": {"type": ["number", "null"], "default": 1},
+                    },
+                },
+            }
+        ],
+        "config": {
+            "mavi": {
+                "description": "Settings of the Mavi provider.",
+                "options": {
+                    "bridge_plugin_enabled": {
+                        "description": "Mount the webhook bridge inside the Airflow API server at /mavi.",
+                        "version_added": "0.1.0",
+                        "type": "boolean",
+                        "example": "True",
+                        "default": "False",
+                    },
+                },
+            }
+        },
+        "plugins": [{"name": "mavi_bridge", "plugin-class": "airflow_provider_mavi.bridge.plugin.MaviBridgePlugin"}],
+    }
