@@ -93,9 +93,13 @@ class TranscriptResult:
 # --------------------------------------------------------------------------------------------- outcome
 
 
+def _field_error(field: str, problem: str) -> MaviCallbackError:
+    return MaviCallbackError(f"Mavi callback field {field!r} {problem}", field=field)
+
+
 def _require_mapping(value: object, field: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
-        raise MaviCallbackError(f"Mavi callback field {field!r} is missing or not an object")
+        raise _field_error(field, "is missing or not an object")
     return value
 
 
@@ -120,7 +124,7 @@ def callback_outcome(payload: Mapping[str, Any]) -> tuple[bool, str]:
     """
     envelope = _require_mapping(payload, "(callback body)")
     if "code" not in envelope:
-        raise MaviCallbackError("Mavi callback field 'code' is missing")
+        raise _field_error("code", "is missing")
     code = envelope["code"]
     message = _message_of(envelope)
     known_code = isinstance(code, (int, str)) and not isinstance(code, bool) and code in SUCCESS_CODES
@@ -145,7 +149,7 @@ def callback_job_id(payload: Mapping[str, Any]) -> str:
     """
     job_id = _require_mapping(payload, "(callback body)").get("task_id")
     if not isinstance(job_id, str) or not job_id:
-        raise MaviCallbackError("Mavi callback field 'task_id' is missing or not a string")
+        raise _field_error("task_id", "is missing or not a string")
     return job_id
 
 
@@ -155,7 +159,7 @@ def callback_job_id(payload: Mapping[str, Any]) -> str:
 def _require_success(payload: Mapping[str, Any]) -> None:
     succeeded, message = callback_outcome(payload)
     if not succeeded:
-        raise MaviCallbackError(f"Mavi reported a failed job: {message}")
+        raise MaviCallbackError(f"Mavi reported a failed job: {message}", mavi_message=message)
 
 
 def parse_frames_callback(payload: Mapping[str, Any]) -> FramesResult:
@@ -170,10 +174,10 @@ def parse_frames_callback(payload: Mapping[str, Any]) -> FramesResult:
     data = _require_mapping(payload.get("data"), "data")
     frames_asset_id = data.get("asset_id")
     if not isinstance(frames_asset_id, str) or not frames_asset_id:
-        raise MaviCallbackError("Mavi callback field 'data.asset_id' is missing or not a string")
+        raise _field_error("data.asset_id", "is missing or not a string")
     children = data.get("asset_ch_ids")
     if not isinstance(children, list) or not all(isinstance(child, str) and child for child in children):
-        raise MaviCallbackError("Mavi callback field 'data.asset_ch_ids' is missing or not a list of ids")
+        raise _field_error("data.asset_ch_ids", "is missing or not a list of ids")
     return FramesResult(job_id=job_id, frames_asset_id=frames_asset_id, frame_asset_ids=tuple(children))
 
 
@@ -183,7 +187,7 @@ def _optional_number(value: object, field: str) -> float | None:
 
 def _number(value: object, field: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise MaviCallbackError(f"Mavi callback field {field!r} is missing or not a finite number")
+        raise _field_error(field, "is missing or not a finite number")
     return float(value)
 
 
@@ -191,7 +195,7 @@ def _count(value: object, field: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != int(value):
-        raise MaviCallbackError(f"Mavi callback field {field!r} is not a non-negative whole number")
+        raise _field_error(field, "is not a non-negative whole number")
     return int(value)
 
 
@@ -202,10 +206,10 @@ def _segment(item: object, index: int) -> TranscriptSegment:
     end = _number(entry.get("end_time"), f"{field}.end_time")
     text = entry.get("transcript", entry.get("text"))
     if not isinstance(text, str):
-        raise MaviCallbackError(f"Mavi callback field '{field}.transcript' (or '.text') is missing")
+        raise _field_error(f"{field}.transcript", "(or .text) is missing or not a string")
     speaker = entry.get("speaker")
     if speaker is not None and not isinstance(speaker, str):
-        raise MaviCallbackError(f"Mavi callback field '{field}.speaker' is not a string")
+        raise _field_error(f"{field}.speaker", "is not a string")
     return TranscriptSegment(start_time=start, end_time=end, text=text, speaker=speaker)
 
 
@@ -224,13 +228,13 @@ def parse_transcript_callback(payload: Mapping[str, Any]) -> TranscriptResult:
     inner = _require_mapping(outer.get("data"), "data.data")
     items = inner.get("data")
     if not isinstance(items, list):
-        raise MaviCallbackError("Mavi callback field 'data.data.data' is missing or not a list")
+        raise _field_error("data.data.data", "is missing or not a list")
     segments = tuple(_segment(item, index) for index, item in enumerate(items))
     raw_usage = inner.get("usage_metadata", {})
     usage_map = _require_mapping(raw_usage if raw_usage is not None else {}, "data.data.usage_metadata")
     model = usage_map.get("model")
     if model is not None and not isinstance(model, str):
-        raise MaviCallbackError("Mavi callback field 'data.data.usage_metadata.model' is not a string")
+        raise _field_error("data.data.usage_metadata.model", "is not a string")
     usage = TranscriptUsage(
         duration=_optional_number(usage_map.get("duration"), "data.data.usage_metadata.duration"),
         model=model,

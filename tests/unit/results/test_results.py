@@ -260,8 +260,9 @@ def test_empty_transcript_is_valid() -> None:
 def test_malformed_transcripts_name_the_field(mutate: Any, field: str) -> None:
     payload = mutate(VIDEO_TRANSCRIPT)
     before = copy.deepcopy(payload)
-    with pytest.raises(MaviCallbackError, match=field):
+    with pytest.raises(MaviCallbackError, match=field) as caught:
         parse_transcript_callback(payload)
+    assert caught.value.field is not None
     assert payload == before
 
 
