@@ -1,0 +1,113 @@
+"""Delivery of job results to the account's one webhook, with redelivery and the callback faults.
+
+A delivery is a JSON POST with ``Content-Length``; a 2xx answer within the timeout (10 s by default) counts as
+delivered. Anything else is retried with exponential backoff up to the configured number of attempts.
+The webhook URL may hold a secret, so it is never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from airflow_provider_mavi.emulator.faults import FaultInjector
+    from airflow_provider_mavi.emulator.settings import EmulatorSettings
+    from airflow_provider_mavi.emulator.stats import Stats
+
+log = logging.getLogger(__name__)
+
+
+class CallbackSender:
+    """Sends callbacks for one account.
+
+    :param settings: attempts, backoff and timeout.
+    :param stats: where deliveries are counted.
+    :param faults: decides delays, drops and duplicates.
+    :param webhook: returns the account's current webhook URL (read at delivery time).
+    """
+
+    def __init__(
+        self,
+        settings: EmulatorSettings,
+        stats: Stats,
+        faults: FaultInjector,
+        webhook: Callable[[], str | None],
+    ) -> None:
+        """Store the collaborators; the HTTP client is made on first use, inside the running loop."""
+        self._settings = settings
+        self._stats = stats
+        self._faults = faults
+        self._webhook = webhook
+        self._client: httpx.AsyncClient | None = None
+
+    async def close(self) -> None:
+        """Close the HTTP client."""
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def send(self, body: dict[str, Any], job: dict[str, Any]) -> None:
+        """Deliver ``body`` for ``job``, applying the delay, drop and duplicate faults.
+
+        :param body: the callback JSON.
+        :param job: the job's stats record; ``callback`` is set to the outcome.
+        """
+        delay = self._faults.decide("callback_delay")
+        if delay is not None:
+            await asyncio.sleep(float(delay["seconds"]))
+        if self._faults.decide("drop_callback") is not None:
+            self._stats.count_callback("dropped")
+            job["callback"] = "dropped"
+            log.info("callback for job %s dropped (fault)", body.get("task_id"))
+            return
+        duplicate = self._faults.decide("duplicate_callback")
+        copies = max(1, int(duplicate["copies"])) if duplicate is not None else 1
+        outcome = "failed"
+        for _ in range(copies):
+            outcome = await self._deliver(body)
+        job["callback"] = outcome
+
+    async def _deliver(self, body: dict[str, Any]) -> str:
+        """POST ``body`` until a 2xx answer or the attempts run out.
+
+        Returns ``delivered``, ``failed`` or ``no_webhook``.
+
+        :param body: the callback JSON.
+        """
+        content = json.dumps(body).encode()
+        task_id = body.get("task_id")
+        delay = self._settings.callback_backoff
+        for attempt in range(1, self._settings.callback_attempts + 1):
+            url = self._webhook()
+            if url is None:
+                self._stats.count_callback("dropped")
+                log.warning("no webhook set: callback for job %s not sent", task_id)
+                return "no_webhook"
+            if self._client is None:
+                self._client = httpx.AsyncClient(timeout=self._settings.callback_timeout)
+            self._stats.count_callback("sent")
+            try:
+                answer = await self._client.post(
+                    url, content=content, headers={"Content-Type": "application/json"}
+                )
+                status: int | str = answer.status_code
+                delivered = 200 <= answer.status_code < 300
+            except httpx.HTTPError as exc:
+                status, delivered = type(exc).__name__, False
+            if delivered:
+                self._stats.count_callback("delivered")
+                log.info("callback for job %s delivered (attempt %s)", task_id, attempt)
+                return "delivered"
+            self._stats.count_callback("failed")
+            log.info("callback for job %s not accepted: %s (attempt %s)", task_id, status, attempt)
+            if attempt < self._settings.callback_attempts:
+                await asyncio.sleep(delay)
+                delay *= 2
+        return "failed"

@@ -1,0 +1,160 @@
+"""``mavi-emulator``: serve the emulator, or write a sample video.
+
+    mavi-emulator serve --host 127.0.0.1 --port 8091 --api-key KEY [--webhook-url URL] [--qps N] ...
+    mavi-emulator sample-video PATH [--seconds N --width W --height H --fps F]
+
+The key may come from ``MAVI_EMULATOR_API_KEY`` instead of the command line (which other users can read).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_mavi.emulator.settings import API_KEY_ENV, EmulatorSettings
+
+#: Probability flags: each sets one fault's probability (see ``faults.py`` for every option).
+_FAULT_FLAGS = {
+    "fault_duplicate": "duplicate_callback",
+    "fault_drop": "drop_callback",
+    "fault_failure": "failure_callback",
+    "fault_5xx": "server_error",
+    "fault_reset": "connection_reset",
+    "fault_limit": "rate_limit",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Build the argument parser."""
+    parser = argparse.ArgumentParser(prog="mavi-emulator", description="Local emulator of the Mavi v2 API.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the emulated API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8091)
+    serve.add_argument("--api-key", help=f"the account key (default: ${API_KEY_ENV})")
+    serve.add_argument("--webhook-url", help="the account-wide webhook (also PUT /_emulator/webhook)")
+    serve.add_argument("--qps", type=float, default=1.0, help="requests per endpoint per second (default 1)")
+    serve.add_argument(
+        "--data-dir", type=Path, help="where uploads and frames are kept (default: a temp dir)"
+    )
+    serve.add_argument("--seed", type=int, help="seed for ids and faults (reproducible runs)")
+    serve.add_argument("--frame-interval", type=float, default=1.0, help="seconds between frames (default 1)")
+    serve.add_argument("--success-code", choices=["200", "0000"], default="200")
+    serve.add_argument("--rate-limit-style", type=int, choices=[400, 429], default=400)
+    serve.add_argument("--balance-usd", type=float, help="account credit; unlimited when absent")
+    serve.add_argument("--upload-waiting-seconds", type=float, default=0.0)
+    serve.add_argument("--upload-processing-seconds", type=float, default=0.0)
+    serve.add_argument("--callback-attempts", type=int, default=4, help="deliveries tried per callback")
+    serve.add_argument("--callback-backoff", type=float, default=0.5, help="first redelivery delay (doubles)")
+    serve.add_argument("--workers", type=int, default=2, help="media worker threads")
+    serve.add_argument("--faults", help="fault configuration as JSON (the body of PUT /_emulator/faults)")
+    serve.add_argument(
+        "--fault-callback-delay", type=float, metavar="SECONDS", help="delay every callback by SECONDS"
+    )
+    serve.add_argument(
+        "--fault-slow", type=float, metavar="SECONDS", help="answer every request SECONDS late"
+    )
+    for flag, name in _FAULT_FLAGS.items():
+        serve.add_argument(
+            "--" + flag.replace("_", "-"),
+            type=float,
+            metavar="P",
+            help=f"probability of {name.replace('_', ' ')}",
+        )
+    serve.add_argument("--log-level", default="info")
+
+    sample = sub.add_parser("sample-video", help="write a deterministic sample MP4")
+    sample.add_argument("path", type=Path)
+    sample.add_argument("--seconds", type=float, default=6.0)
+    sample.add_argument("--width", type=int, default=320)
+    sample.add_argument("--height", type=int, default=240)
+    sample.add_argument("--fps", type=float, default=10)
+    sample.add_argument("--no-audio", action="store_true")
+    return parser
+
+
+def _faults(args: argparse.Namespace) -> dict[str, Any]:
+    """Collect the fault configuration from ``--faults`` and the shortcut flags.
+
+    :param args: parsed arguments.
+    """
+    faults: dict[str, Any] = json.loads(args.faults) if args.faults else {}
+    if args.fault_callback_delay is not None:
+        faults["callback_delay"] = {"probability": 1.0, "seconds": args.fault_callback_delay}
+    if args.fault_slow is not None:
+        faults["slow_response"] = {"probability": 1.0, "seconds": args.fault_slow}
+    for flag, name in _FAULT_FLAGS.items():
+        value = getattr(args, flag)
+        if value is not None:
+            faults[name] = {**faults.get(name, {}), "probability": value}
+    return faults
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Run the server until interrupted.
+
+    :param args: parsed arguments.
+    """
+    import uvicorn
+
+    from airflow_provider_mavi.emulator.app import create_app
+
+    settings = EmulatorSettings.from_env(
+        api_key=args.api_key,
+        webhook_url=args.webhook_url,
+        qps=args.qps,
+        data_dir=args.data_dir,
+        seed=args.seed,
+        frame_interval=args.frame_interval,
+        success_code=200 if args.success_code == "200" else "0000",
+        rate_limit_style=args.rate_limit_style,
+        balance_usd=args.balance_usd,
+        upload_waiting_seconds=args.upload_waiting_seconds,
+        upload_processing_seconds=args.upload_processing_seconds,
+        callback_attempts=args.callback_attempts,
+        callback_backoff=args.callback_backoff,
+        workers=args.workers,
+        faults=_faults(args),
+    )
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # uvicorn's access log would print signed-upload tokens; the emulator logs ids and statuses itself.
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_level=args.log_level, access_log=False
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``mavi-emulator``.
+
+    :param argv: arguments (default: ``sys.argv[1:]``).
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "sample-video":
+        from airflow_provider_mavi.emulator.samples import make_sample_video
+
+        path = make_sample_video(
+            args.path,
+            seconds=args.seconds,
+            width=args.width,
+            height=args.height,
+            fps=args.fps,
+            audio=not args.no_audio,
+        )
+        print(path)
+        return 0
+    try:
+        return _serve(args)
+    except (ValueError, json.JSONDecodeError) as exc:
+        parser.error(str(exc))
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
