@@ -1,0 +1,170 @@
+"""Errors raised by the Mavi provider.
+
+Every error is a :class:`MaviError`. The class is chosen from the HTTP status and the envelope's ``code``
+(see :func:`airflow_provider_mavi.api.error_from_response`); message text decides only where Mavi gives no
+distinct code and documents an exact message. No error ever carries the API key: messages are built from
+ids, statuses and Mavi's own message, never from request headers.
+"""
+
+from __future__ import annotations
+
+CONSOLE_WEBHOOKS_URL = "https://api-platform.memories.ai/webhooks"
+
+
+class MaviError(Exception):
+    """Base class of every error of the provider.
+
+    :param message: what happened and, where it helps, what to do.
+    :param status: the HTTP status of Mavi's answer, if there was one.
+    :param code: the envelope's ``code`` as Mavi sent it (``400``, ``"0429"``...), if any.
+    :param mavi_message: Mavi's own message (``msg`` or ``message``), verbatim.
+    :param outcome_unknown: True when the request may have taken effect although it failed (a timeout or a
+        5xx after a job-submitting POST was sent): do not resubmit blindly.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | int | None = None,
+        mavi_message: str | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.mavi_message = mavi_message
+        self.outcome_unknown = outcome_unknown
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}({self.message!r}, status={self.status!r}, code={self.code!r}, "
+            f"mavi_message={self.mavi_message!r})"
+        )
+
+
+class MaviAuthenticationError(MaviError):
+    """HTTP 401 or 403: the API key is missing, wrong, expired, or the account is disabled."""
+
+
+class MaviInsufficientBalanceError(MaviError):
+    """HTTP 402, or the download answer "Insufficient balance to download the resource...": top up."""
+
+
+class MaviRateLimitError(MaviError):
+    """HTTP 429, or the ambiguous HTTP 400 "Request has exceeded the limit." after the bounded retries.
+
+    :param ambiguous: True for the 400 form, which Mavi also sends for a wrong asset id, an asset that is not
+        ready, or an unsupported model.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        ambiguous: bool = False,
+        status: int | None = None,
+        code: str | int | None = None,
+        mavi_message: str | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(
+            message, status=status, code=code, mavi_message=mavi_message, outcome_unknown=outcome_unknown
+        )
+        self.ambiguous = ambiguous
+
+
+class MaviWebhookNotConfiguredError(MaviError):
+    """HTTP 400 "An async request requires at least one webhook.": register the bridge URL in the console."""
+
+
+class MaviBadRequestError(MaviError):
+    """Mavi refused the request as invalid (400 and other 4xx without a more precise class)."""
+
+
+class MaviNotFoundError(MaviError):
+    """The asset or resource does not exist.
+
+    HTTP 404, or HTTP 400 with Mavi's exact "Asset not found" or "Resource does not exist".
+    """
+
+
+class MaviServerError(MaviError):
+    """HTTP 5xx, or an answer that does not follow Mavi's documented shape."""
+
+
+class MaviConnectionError(MaviError):
+    """Mavi could not be reached (refused, DNS, TLS, connection dropped) after the allowed attempts."""
+
+
+class MaviTimeoutError(MaviError):
+    """A request, or a wait (an asset that never became ready), ran out of time."""
+
+
+class MaviAssetFailedError(MaviError):
+    """The asset's ``upload_status`` is ``FAILED``: upload the file again.
+
+    :param asset_id: the failed asset.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        asset_id: str | None = None,
+        status: int | None = None,
+        code: str | int | None = None,
+        mavi_message: str | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(
+            message, status=status, code=code, mavi_message=mavi_message, outcome_unknown=outcome_unknown
+        )
+        self.asset_id = asset_id
+
+
+class MaviCallbackError(MaviError):
+    """A webhook callback payload is malformed (raised by :mod:`airflow_provider_mavi.results`).
+
+    :param field: the missing or malformed field, as a dotted path (``data.asset_id``), when known.
+    :param job_id: the Mavi job id of the callback, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        job_id: str | None = None,
+        status: int | None = None,
+        code: str | int | None = None,
+        mavi_message: str | None = None,
+        outcome_unknown: bool = False,
+    ) -> None:
+        super().__init__(
+            message, status=status, code=code, mavi_message=mavi_message, outcome_unknown=outcome_unknown
+        )
+        self.field = field
+        self.job_id = job_id
+
+
+__all__ = [
+    "CONSOLE_WEBHOOKS_URL",
+    "MaviAssetFailedError",
+    "MaviAuthenticationError",
+    "MaviBadRequestError",
+    "MaviCallbackError",
+    "MaviConnectionError",
+    "MaviError",
+    "MaviInsufficientBalanceError",
+    "MaviNotFoundError",
+    "MaviRateLimitError",
+    "MaviServerError",
+    "MaviTimeoutError",
+    "MaviWebhookNotConfiguredError",
+]

@@ -1,0 +1,113 @@
+"""The client-side limit on requests to one Mavi account, shared by the processes of one machine.
+
+Mavi limits every v2 endpoint to about one request per second per account. Every hook of a process (the
+triggerer runs many) and every process of the machine (Celery workers, the triggerer) that talks to the same
+account with the same key takes a permit from one ``pyrate-limiter`` SQLite bucket before each request. The
+bucket lives in a file under the temp directory named by a hash of (base URL, API key): never the key itself.
+A file lock (``filelock``) makes the count-then-insert of the bucket atomic across processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import tempfile
+import threading
+from fractions import Fraction
+from pathlib import Path
+
+from pyrate_limiter import Limiter, Rate, SQLiteBucket
+
+_LIMITERS: dict[tuple[int, str, int, int], Limiter] = {}
+_LOCK = threading.Lock()
+ITEM_NAME = "mavi"
+
+
+def limiter_path(base_url: str, api_key: str, directory: str | os.PathLike[str] | None = None) -> Path:
+    """The SQLite file of the bucket of one account (named by a hash, never by the key).
+
+    :param base_url: the connection's base URL.
+    :param api_key: the API key.
+    :param directory: where to keep it; the temp directory (``MAVI_RATE_LIMIT_DIR`` overrides) by default.
+    """
+    digest = hashlib.sha256(f"{base_url.rstrip('/')}\n{api_key}".encode()).hexdigest()[:32]
+    root = Path(directory or os.environ.get("MAVI_RATE_LIMIT_DIR") or tempfile.gettempdir())
+    return root / f"airflow-mavi-ratelimit-{digest}.sqlite"
+
+
+def rate_for(requests_per_second: float) -> Rate:
+    """The ``pyrate-limiter`` rate for a requests-per-second figure (``0.5`` gives 1 per 2000 ms).
+
+    :param requests_per_second: permits per second, > 0.
+    """
+    if not requests_per_second > 0:
+        raise ValueError(f"max_requests_per_second must be > 0, got {requests_per_second!r}")
+    fraction = Fraction(requests_per_second).limit_denominator(1000)
+    limit, seconds = fraction.numerator, fraction.denominator
+    return Rate(max(1, limit), max(1, 1000 * seconds))
+
+
+class AccountRateLimiter:
+    """Permits for one Mavi account, blocking (sync) or with ``asyncio.sleep`` between tries (async).
+
+    :param base_url: the connection's base URL.
+    :param api_key: the API key (only its hash is used).
+    :param requests_per_second: the account's limit.
+    """
+
+    def __init__(self, base_url: str, api_key: str, requests_per_second: float) -> None:
+        self.requests_per_second = requests_per_second
+        self.path = limiter_path(base_url, api_key)
+        self._rate = rate_for(requests_per_second)
+        self._limiter = _shared_limiter(self.path, self._rate)
+
+    def __repr__(self) -> str:
+        return f"AccountRateLimiter(requests_per_second={self.requests_per_second!r})"
+
+    def acquire(self) -> None:
+        """Block the thread until a permit is free."""
+        if not self._limiter.try_acquire(ITEM_NAME, blocking=True):
+            raise RuntimeError("The Mavi rate limiter refused a permit (its file lock could not be taken).")
+
+    async def aacquire(self) -> None:
+        """Wait, without blocking the event loop, until a permit is free.
+
+        Each try runs in a worker thread (the bucket does SQLite and file-lock I/O); between tries the
+        coroutine sleeps a fraction of the permit interval.
+        """
+        pause = self._rate.interval / 1000 / self._rate.limit
+        while not await asyncio.to_thread(self._try_now):  # noqa: ASYNC110 - polls another process's bucket
+            await asyncio.sleep(pause * random.uniform(0.2, 0.5))
+
+    def _try_now(self) -> bool:
+        result = self._limiter.try_acquire(ITEM_NAME, blocking=False)
+        return bool(result)
+
+
+def _shared_limiter(path: Path, rate: Rate) -> Limiter:
+    """One ``Limiter`` per (process, bucket file, rate): made again after a fork (a SQLite connection must
+    not cross one)."""
+    key = (os.getpid(), str(path), rate.limit, rate.interval)
+    with _LOCK:
+        limiter = _LIMITERS.get(key)
+        if limiter is None:
+            _prepare_file(path)
+            bucket = SQLiteBucket.init_from_file(
+                [rate], table="mavi_requests", db_path=str(path), create_new_table=True, use_file_lock=True
+            )
+            limiter = Limiter(bucket, buffer_ms=50)
+            _LIMITERS[key] = limiter
+        return limiter
+
+
+def _prepare_file(path: Path) -> None:
+    """Create the bucket file readable by its owner only (it holds no secret; others need not touch it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+        except FileExistsError:  # pragma: no cover - created meanwhile by another process
+            return
+        os.close(fd)

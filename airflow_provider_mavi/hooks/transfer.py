@@ -1,0 +1,323 @@
+"""Streaming file transfer for the Mavi hook: a multipart body read from a file in chunks, upload sources
+(local path or ``ObjectStoragePath``), download targets written under a temporary name then renamed, and
+progress logs. Nothing here holds a whole file in memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import mimetypes
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, TypeAlias, Union
+
+from airflow.sdk import ObjectStoragePath
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+log = logging.getLogger(__name__)
+
+CHUNK_SIZE = 1024 * 1024
+PROGRESS_EVERY_SECONDS = 5.0
+
+Location: TypeAlias = Union[str, "os.PathLike[str]", ObjectStoragePath]
+
+
+# --------------------------------------------------------------------------------------------- sources
+
+
+@dataclass(frozen=True)
+class UploadSource:
+    """A file to upload, opened anew for every attempt.
+
+    :param name: the file name sent to Mavi.
+    :param size: its size in bytes.
+    :param opener: returns a fresh binary stream positioned at the start.
+    :param local_path: the local path when the file is local (to probe its duration), else None.
+    """
+
+    name: str
+    size: int
+    opener: Callable[[], IO[bytes]]
+    local_path: Path | None = None
+
+    @property
+    def content_type(self) -> str:
+        """The MIME type guessed from the name."""
+        return mimetypes.guess_type(self.name)[0] or "application/octet-stream"
+
+
+def as_location(location: Location) -> Path | ObjectStoragePath:
+    """A local ``Path``, or an ``ObjectStoragePath`` for an ``ObjectStoragePath`` or a ``scheme://`` string.
+
+    :param location: what the caller passed.
+    """
+    if isinstance(location, ObjectStoragePath):
+        return location
+    text = os.fspath(location)
+    if "://" in text:
+        return ObjectStoragePath(text)
+    return Path(text)
+
+
+def upload_source(source: Location) -> UploadSource:
+    """Describe a local file or an object to upload; raise :class:`FileNotFoundError` if it is not a file.
+
+    :param source: a local path, an ``ObjectStoragePath`` or a ``scheme://`` URL string.
+    """
+    location = as_location(source)
+    if isinstance(location, Path):
+        if not location.is_file():
+            raise FileNotFoundError(f"Nothing to upload: {location} is not a file.")
+        local = location
+        return UploadSource(location.name, local.stat().st_size, lambda: local.open("rb"), local_path=local)
+    if not location.is_file():
+        raise FileNotFoundError(f"Nothing to upload: {location} is not a file.")
+    remote = location
+    return UploadSource(remote.name, int(remote.stat().st_size), lambda: remote.open("rb"))
+
+
+# --------------------------------------------------------------------------------------------- multipart
+
+
+def _quote_filename(name: str) -> str:
+    """Escape a file name for a form-data header the way browsers do (HTML living standard)."""
+    return name.replace("\r", "%0D").replace("\n", "%0A").replace('"', "%22")
+
+
+class MultipartFileBody:
+    """A ``multipart/form-data`` body with one file field, produced chunk by chunk.
+
+    It has a length (so ``requests`` sends ``Content-Length`` instead of chunked encoding) and can be iterated
+    once per attempt; a file whose size changes during the upload raises :class:`OSError`.
+
+    :param source: the file.
+    :param field: the form field name (Mavi documents ``file``).
+    :param progress: called with the number of file bytes sent so far.
+    """
+
+    def __init__(
+        self,
+        source: UploadSource,
+        field: str = "file",
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.source = source
+        self.boundary = f"mavi-{secrets.token_hex(16)}"
+        self._head = (
+            f"--{self.boundary}\r\n"
+            f'Content-Disposition: form-data; name="{field}"; filename="{_quote_filename(source.name)}"\r\n'
+            f"Content-Type: {source.content_type}\r\n\r\n"
+        ).encode()
+        self._tail = f"\r\n--{self.boundary}--\r\n".encode()
+        self._progress = progress
+
+    @property
+    def content_type(self) -> str:
+        """The request's ``Content-Type``."""
+        return f"multipart/form-data; boundary={self.boundary}"
+
+    def __len__(self) -> int:
+        return len(self._head) + self.source.size + len(self._tail)
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._head
+        yield from iter_file(self.source, self._progress)
+        yield self._tail
+
+
+def iter_file(source: UploadSource, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The bytes of ``source`` in chunks; :class:`OSError` if it turns out shorter or longer than declared.
+
+    :param source: the file.
+    :param progress: called with the number of bytes read so far.
+    """
+    sent = 0
+    with source.opener() as stream:
+        while True:
+            chunk = stream.read(CHUNK_SIZE)
+            if not chunk:
+                break
+            sent += len(chunk)
+            if sent > source.size:
+                raise OSError(f"{source.name} grew while it was being uploaded; upload it again.")
+            if progress:
+                progress(sent)
+            yield chunk
+    if sent != source.size:
+        raise OSError(f"{source.name} shrank while it was being uploaded ({sent} of {source.size} bytes).")
+
+
+class RawFileBody:
+    """The bare bytes of a file as a body with a length (for a raw ``PUT`` to a signed URL).
+
+    :param source: the file.
+    :param progress: called with the number of bytes sent so far.
+    """
+
+    def __init__(self, source: UploadSource, progress: Callable[[int], None] | None = None) -> None:
+        self.source = source
+        self._progress = progress
+
+    def __len__(self) -> int:
+        return self.source.size
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from iter_file(self.source, self._progress)
+
+
+# --------------------------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """Logs a transfer's progress at most every ``every`` seconds.
+
+    :param action: ``Uploading`` or ``Downloading``.
+    :param subject: what is moved (a file name or an asset id; never a URL).
+    :param total: the size in bytes, when known.
+    :param every: seconds between log lines.
+    :param logger: where to log.
+    """
+
+    def __init__(
+        self,
+        action: str,
+        subject: str,
+        total: int | None,
+        every: float = PROGRESS_EVERY_SECONDS,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.action = action
+        self.subject = subject
+        self.total = total
+        self.every = every
+        self.log = logger or log
+        self.started = time.monotonic()
+        self._last = self.started
+        self.done = 0
+
+    def __call__(self, done: int) -> None:
+        self.done = done
+        now = time.monotonic()
+        if now - self._last >= self.every:
+            self._last = now
+            self._emit(now)
+
+    def finish(self) -> None:
+        """Log the final figures."""
+        self._emit(time.monotonic(), final=True)
+
+    def _emit(self, now: float, final: bool = False) -> None:
+        elapsed = max(now - self.started, 1e-6)
+        rate = self.done / elapsed / 2**20
+        if self.total:
+            self.log.info(
+                "%s %s: %.1f of %.1f MiB (%d%%), %.1f MiB/s%s",
+                self.action,
+                self.subject,
+                self.done / 2**20,
+                self.total / 2**20,
+                100 * self.done // self.total,
+                rate,
+                " (done)" if final else "",
+            )
+        else:
+            self.log.info(
+                "%s %s: %.1f MiB, %.1f MiB/s%s",
+                self.action,
+                self.subject,
+                self.done / 2**20,
+                rate,
+                " (done)" if final else "",
+            )
+
+
+# --------------------------------------------------------------------------------------------- targets
+
+
+def is_directory_target(destination: Location) -> bool:
+    """design.md's rule: an existing directory, or a path ending in ``/``, is a directory.
+
+    :param destination: the caller's destination.
+    """
+    if isinstance(destination, ObjectStoragePath):
+        return destination.is_dir()
+    text = os.fspath(destination)
+    if text.endswith(("/", os.sep)):
+        return True
+    location = as_location(text)
+    return location.is_dir()
+
+
+def resolve_target(destination: Location, filename: str) -> Path | ObjectStoragePath:
+    """The file to write: ``destination/filename`` for a directory, else ``destination`` itself.
+
+    Local parent directories are created.
+
+    :param destination: a local path, ``ObjectStoragePath`` or ``scheme://`` string.
+    :param filename: the safe file name to use inside a directory.
+    """
+    directory = is_directory_target(destination)
+    location = as_location(destination)
+    target = location / filename if directory else location
+    if isinstance(target, Path):
+        target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+class AtomicWriter:
+    """Writes a file under a hidden temporary name beside the target and renames it on :meth:`commit`.
+
+    Until then, and after :meth:`discard`, the target is untouched and no partial file is left.
+
+    :param target: the final file.
+    """
+
+    def __init__(self, target: Path | ObjectStoragePath) -> None:
+        self.target = target
+        token = secrets.token_hex(6)
+        self.temp = target.parent / f".{target.name}.{token}.part"
+        self._stream: IO[bytes] | None = None
+        self.written = 0
+
+    def write(self, chunk: bytes) -> None:
+        """Append ``chunk``.
+
+        :param chunk: bytes to write.
+        """
+        if self._stream is None:
+            self._stream = self.temp.open("wb")
+        assert self._stream is not None
+        self._stream.write(chunk)
+        self.written += len(chunk)
+
+    def commit(self) -> Path | ObjectStoragePath:
+        """Close and move the file into place; return the target."""
+        if self._stream is None:
+            self._stream = self.temp.open("wb")
+        assert self._stream is not None
+        self._stream.close()
+        if isinstance(self.temp, Path) and isinstance(self.target, Path):
+            os.replace(self.temp, self.target)
+        elif isinstance(self.temp, ObjectStoragePath) and isinstance(self.target, ObjectStoragePath):
+            if self.target.exists():
+                self.target.unlink()
+            self.temp.rename(self.target)
+        return self.target
+
+    def discard(self) -> None:
+        """Close and delete the temporary file (best effort, never raises)."""
+        try:
+            if self._stream is not None:
+                self._stream.close()
+        except Exception:  # noqa: S110 - the real error is being raised by the caller
+            pass
+        try:
+            if self.temp.exists():
+                self.temp.unlink()
+        except Exception:
+            log.warning("Could not delete the partial download %s", self.temp)
