@@ -28,6 +28,8 @@ DESCRIPTION_USD_PER_M_OUTPUT_TOKENS = 3.75
 #: Audio transcription: dollars per second of audio, without and with speaker labels (``mavi-api.md`` §3.3).
 AUDIO_USD_PER_SECOND = 0.001
 AUDIO_WITH_SPEAKER_USD_PER_SECOND = 0.002
+#: Downloads: dollars per GB (10**9 bytes) downloaded (``mavi-api.md`` §2.7).
+DOWNLOAD_USD_PER_GB = 0.12
 
 # Dollar figures are rounded to this many decimals: well below a cent, and free of float noise.
 _USD_DECIMALS = 6
@@ -294,6 +296,15 @@ def audio_transcription_cost_usd(seconds: float, speaker: bool) -> float:
     """
     rate = AUDIO_WITH_SPEAKER_USD_PER_SECOND if speaker else AUDIO_USD_PER_SECOND
     return _usd(_non_negative(seconds, "seconds") * rate)
+
+
+def download_cost_usd(n_bytes: int) -> float:
+    """
+    Price of downloading an asset: $0.12 per GB (counted as 10**9 bytes) downloaded.
+
+    :param n_bytes: bytes downloaded.
+    """
+    return _usd(_non_negative(n_bytes, "n_bytes") * DOWNLOAD_USD_PER_GB / 1_000_000_000)
 
 
 # --------------------------------------------------------------------------------------------- outputs

@@ -15,6 +15,7 @@ from airflow_provider_mavi.exceptions import MaviCallbackError, MaviError
 from airflow_provider_mavi.results import (
     TranscriptSegment,
     audio_transcription_cost_usd,
+    download_cost_usd,
     callback_job_id,
     callback_outcome,
     frames_cost_usd,
@@ -301,6 +302,14 @@ def test_audio_price() -> None:
     assert audio_transcription_cost_usd(13.1, speaker=True) == 0.0262
     with pytest.raises(ValueError, match="seconds"):
         audio_transcription_cost_usd(-0.5, speaker=False)
+
+
+def test_download_price() -> None:
+    assert download_cost_usd(0) == 0.0
+    assert download_cost_usd(1_000_000_000) == 0.12
+    assert download_cost_usd(250_000) == 0.00003
+    with pytest.raises(ValueError, match="n_bytes"):
+        download_cost_usd(-1)
 
 
 @given(st.floats(min_value=0, max_value=1e6, allow_nan=False))

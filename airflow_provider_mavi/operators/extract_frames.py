@@ -1,0 +1,99 @@
+"""MaviExtractFramesOperator: extract frames from a video asset (paid: $0.01 per second of video)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow_provider_mavi.operators.errors import MaviOperatorError
+from airflow_provider_mavi.operators.jobs import MaviJobOperator
+from airflow_provider_mavi.results import frames_cost_usd, parse_frames_callback
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+#: XCom key with the ``im_`` frame group id, so ``extract.output["frames_asset_id"]`` feeds a download.
+FRAMES_ASSET_XCOM_KEY = "frames_asset_id"
+
+
+def duration_from(value: object) -> float | None:
+    """
+    Read a video duration given as a number, a rendered template string, or the upload's ``media`` XCom.
+
+    :param value: seconds (number or numeric string), ``None``/``""``/``"None"`` for unknown, or a mapping
+        with ``duration_seconds`` (what :class:`MaviUploadOperator` pushes under the XCom key ``media``).
+    :raises MaviOperatorError: for anything else, or a negative or non-finite number.
+    """
+    if isinstance(value, Mapping):
+        value = value.get("duration_seconds")
+    if value is None or (isinstance(value, str) and value.strip() in {"", "None", "null"}):
+        return None
+    if isinstance(value, bool):
+        raise MaviOperatorError(f"video_duration_seconds must be a number of seconds, got {value!r}")
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise MaviOperatorError(
+            f"video_duration_seconds must be a number of seconds, got {value!r}"
+        ) from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise MaviOperatorError(f"video_duration_seconds must be finite and >= 0, got {value!r}")
+    return seconds
+
+
+class MaviExtractFramesOperator(MaviJobOperator):
+    """
+    Extract frames from a video asset and wait for Mavi's callback.
+
+    Returns ``{job_id, frames_asset_id, frame_asset_ids, frame_count, cost_usd}`` and pushes
+    ``frames_asset_id`` under its own XCom key. The price needs the video's duration: pass it, or the
+    upload's ``media`` XCom (``upload.output["media"]``); without it ``cost_usd`` is null.
+
+    :param asset_id: the ``re_`` video asset. (templated)
+    :param video_duration_seconds: the video's duration in seconds, for the price. (templated)
+    :param callback_timeout: seconds to wait for the callback, counted from the submit.
+    :param deferrable: wait in the triggerer (default) instead of holding a worker slot.
+    :param mavi_conn_id: the ``mavi`` connection. (templated)
+    """
+
+    job_kind: ClassVar[str] = "extract_frames"
+    template_fields: ClassVar[tuple[str, ...]] = ("asset_id", "video_duration_seconds", "mavi_conn_id")
+
+    def __init__(
+        self,
+        *,
+        asset_id: str,
+        video_duration_seconds: float | str | Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(asset_id=asset_id, **kwargs)
+        self.video_duration_seconds = video_duration_seconds
+
+    def check_request(self) -> None:
+        """Reject an unreadable duration before paying for the job."""
+        duration_from(self.video_duration_seconds)
+
+    def submit(self, asset_id: str) -> str:
+        """Submit ``POST /video/extract-frames``."""
+        return self.hook.extract_frames(asset_id)
+
+    def build_result(self, context: Context, job_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """Parse the frames callback, price it, push ``frames_asset_id``."""
+        result = parse_frames_callback(payload)
+        seconds = duration_from(self.video_duration_seconds)
+        cost = frames_cost_usd(seconds)
+        if cost is None:
+            self.log.info(
+                "cost_usd is null: the video's duration is unknown (pass video_duration_seconds, e.g. "
+                "the upload's XCom 'media'); Mavi bills $0.01 per second of video"
+            )
+        self.log.info("Mavi job %s: %d frames in %s", job_id, result.frame_count, result.frames_asset_id)
+        context["ti"].xcom_push(key=FRAMES_ASSET_XCOM_KEY, value=result.frames_asset_id)
+        return {
+            "job_id": job_id,
+            "frames_asset_id": result.frames_asset_id,
+            "frame_asset_ids": list(result.frame_asset_ids),
+            "frame_count": result.frame_count,
+            "cost_usd": cost,
+        }

@@ -1,0 +1,31 @@
+"""The Mavi operators, one module each, importable from here."""
+
+from __future__ import annotations
+
+from airflow_provider_mavi.operators.delete import MaviDeleteAssetOperator
+from airflow_provider_mavi.operators.download import MaviDownloadAssetOperator
+from airflow_provider_mavi.operators.errors import (
+    MaviBridgeNotConfiguredError,
+    MaviJobFailedError,
+    MaviJobTimeoutError,
+    MaviOperatorError,
+    MaviTriggerEventError,
+    MaviWaitError,
+)
+from airflow_provider_mavi.operators.extract_frames import MaviExtractFramesOperator
+from airflow_provider_mavi.operators.transcribe import MaviTranscribeVideoOperator
+from airflow_provider_mavi.operators.upload import MaviUploadOperator
+
+__all__ = [
+    "MaviBridgeNotConfiguredError",
+    "MaviDeleteAssetOperator",
+    "MaviDownloadAssetOperator",
+    "MaviExtractFramesOperator",
+    "MaviJobFailedError",
+    "MaviJobTimeoutError",
+    "MaviOperatorError",
+    "MaviTranscribeVideoOperator",
+    "MaviTriggerEventError",
+    "MaviUploadOperator",
+    "MaviWaitError",
+]
