@@ -1,0 +1,222 @@
+"""The whole happy path over real HTTP: upload, poll, extract frames, callbacks, downloads, transcriptions."""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+
+import av
+import httpx
+import pytest
+from PIL import Image
+
+TASK_ID_CHARS = set("0123456789abcdef")
+
+
+def _duration(path) -> float:
+    with av.open(str(path)) as container:
+        return container.duration / av.time_base
+
+
+@pytest.mark.parametrize("name", ["small", "wide", "hd"])
+def test_upload_extract_download_frames(server, receiver, videos, api, name):
+    video = videos[name]
+    asset_id = api.upload(server, video)
+    assert asset_id.startswith("re_") and asset_id[3:].isdigit()
+    entry = api.wait_status(server, asset_id)
+    assert entry == {
+        "extension": "mp4",
+        "asset_id": asset_id,
+        "original_filename": name,
+        "file_size": str(video.stat().st_size),
+        "upload_status": "SUCCESS",
+        "create_time": entry["create_time"],
+        "modify_time": entry["modify_time"],
+    }
+    assert entry["create_time"].isdigit() and entry["modify_time"] >= entry["create_time"]
+
+    answer = api.post(server, "/video/extract-frames", {"asset_id": asset_id})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["code"] == 200 and body["msg"] == "success" and body["success"] is True and body["failed"] is False
+    job_id = body["data"]["task_id"]
+    assert len(job_id) == 32 and set(job_id) <= TASK_ID_CHARS
+
+    callback = receiver.wait_for(job_id)
+    assert set(callback) == {"code", "message", "data", "task_id"}
+    assert callback["code"] == 200 and callback["message"] == "SUCCESS" and callback["task_id"] == job_id
+    group = callback["data"]["asset_id"]
+    frames = callback["data"]["asset_ch_ids"]
+    assert group.startswith("im_")
+    expected = math.ceil(_duration(video) - 1e-6)  # one frame per second
+    assert frames == [f"imc_{group[3:]}_{i}" for i in range(expected)]
+    headers = receiver.headers[-1]
+    assert headers["Content-Type"] == "application/json" and int(headers["Content-Length"]) > 0
+
+    width, height = {"small": (320, 240), "wide": (640, 360), "hd": (1280, 720)}[name]
+    zipped = httpx.get(f"{server.base_url}/{group}/download", headers=api.auth(), timeout=30)
+    assert zipped.status_code == 200
+    assert zipped.headers["content-type"] == "application/zip"
+    assert zipped.headers["content-disposition"] == f'attachment; filename="{name}_frames.zip"'
+    assert int(zipped.headers["content-length"]) == len(zipped.content)
+    archive = zipfile.ZipFile(io.BytesIO(zipped.content))
+    assert archive.testzip() is None
+    names = archive.namelist()
+    assert len(names) == expected
+    for member in names:
+        with Image.open(archive.open(member)) as image:
+            image.load()
+            assert image.format == "JPEG" and image.size == (width, height)
+
+    meta = httpx.get(f"{server.base_url}/{group}/metadata", headers=api.auth()).json()["data"]
+    assert meta["total"] == expected
+    assert [r["asset_id"] for r in meta["resource"]] == frames
+    assert all(r["extension"] == "jpg" and r["upload_status"] == "SUCCESS" for r in meta["resource"])
+
+    one = httpx.get(f"{server.base_url}/{frames[-1]}/download", headers=api.auth())
+    assert one.status_code == 200 and one.headers["content-type"] == "image/jpeg"
+    assert int(one.headers["content-length"]) == len(one.content)
+    assert one.headers["content-disposition"].startswith("attachment;")
+    assert one.content == archive.read(names[-1])
+    with Image.open(io.BytesIO(one.content)) as image:
+        assert image.size == (width, height)
+    single = httpx.get(f"{server.base_url}/{frames[0]}/metadata", headers=api.auth()).json()["data"]
+    assert single["total"] == 1 and single["resource"][0]["asset_id"] == frames[0]
+    assert single["resource"][0]["file_size"] == str(len(archive.read(names[0])))
+
+
+def test_original_download_is_the_uploaded_bytes(server, videos, api):
+    asset_id = api.ready(server, videos["small"])
+    answer = httpx.get(f"{server.base_url}/{asset_id}/download", headers=api.auth())
+    assert answer.status_code == 200
+    assert answer.content == videos["small"].read_bytes()
+    assert answer.headers["content-type"] == "video/mp4"
+    assert answer.headers["content-length"] == str(videos["small"].stat().st_size)
+    assert answer.headers["content-disposition"] == 'attachment; filename="small.mp4"'
+
+
+def test_video_description_callback_matches_section_3_2(server, receiver, videos, api):
+    asset_id = api.ready(server, videos["small"])
+    job_id = api.post(
+        server, "/transcriptions/async-generate-video", {"asset_id": asset_id, "model": "gemini-2.5-flash-lite"}
+    ).json()["data"]["task_id"]
+    callback = receiver.wait_for(job_id)
+    assert set(callback) == {"code", "message", "data", "task_id"}
+    assert (callback["code"], callback["message"], callback["task_id"]) == (200, "SUCCESS", job_id)
+    outer = callback["data"]
+    assert set(outer) == {"data", "msg", "success"}
+    assert outer["success"] is True and "no vision model" in outer["msg"]
+    inner = outer["data"]
+    assert set(inner) == {"data", "error_rate", "usage_metadata"}
+    assert inner["error_rate"] == 0.0
+    segments = inner["data"]
+    assert [(s["start_time"], s["end_time"]) for s in segments] == [(0.0, 4.0), (4.0, 6.0)]
+    for segment in segments:
+        assert set(segment) == {"start_time", "end_time", "transcript"}
+        assert segment["transcript"].startswith("Measured ")
+        assert "brightness" in segment["transcript"] and "dominant colours" in segment["transcript"]
+        assert "red" in segment["transcript"]  # the sample's red box is measured
+    usage = inner["usage_metadata"]
+    assert set(usage) == {"duration", "model", "output_tokens", "prompt_tokens"}
+    assert usage["model"] == "gemini-2.5-flash-lite"
+    assert isinstance(usage["duration"], float) and 0 < usage["duration"] < 60
+    words = sum(len(s["transcript"].replace(";", " ; ").split()) for s in segments)
+    assert usage["output_tokens"] >= words > 0 and usage["prompt_tokens"] > 0
+
+    # Deterministic: the same video described again gives the same texts and token counts.
+    again = api.post(
+        server, "/transcriptions/async-generate-video", {"asset_id": asset_id, "model": "gemini-2.5-flash"}
+    ).json()["data"]["task_id"]
+    second = receiver.wait_for(again)["data"]["data"]
+    assert second["data"] == segments
+    assert second["usage_metadata"]["output_tokens"] == usage["output_tokens"]
+
+    stats = server.stats()
+    expected = usage["prompt_tokens"] * 0.45e-6 + usage["output_tokens"] * 3.75e-6
+    assert stats["spend_usd"] == pytest.approx(2 * expected, abs=1e-6)
+
+
+@pytest.mark.parametrize("speaker", [False, True])
+def test_audio_transcription_reports_measured_levels(server, receiver, videos, api, speaker):
+    asset_id = api.ready(server, videos["small"])
+    body = {"asset_id": asset_id, "speaker": speaker} if speaker else {"asset_id": asset_id}
+    job_id = api.post(server, "/transcriptions/async-generate-audio", body).json()["data"]["task_id"]
+    callback = receiver.wait_for(job_id)
+    assert (callback["code"], callback["message"], callback["task_id"]) == (200, "SUCCESS", job_id)
+    assert callback["data"]["success"] is True and "no speech recognition" in callback["data"]["msg"]
+    inner = callback["data"]["data"]
+    assert set(inner) == {"data", "usage_metadata"}
+    items = inner["data"]
+    # The sample's tone is silent every third second: sound 0-2 s, silence 2-3 s, sound 3-5 s, silence 5-6 s.
+    assert [(i["start_time"], i["end_time"]) for i in items] == [(0.0, 2.0), (2.0, 3.0), (3.0, 5.0), (5.0, 6.0)]
+    for item in items:
+        assert set(item) == {"start_time", "end_time", "text", "speaker"}
+        silent = item["text"].startswith("[silence")
+        assert silent or item["text"].startswith("[sound: level -")
+        assert item["speaker"] == ("SPEAKER_00" if speaker and not silent else None)
+    usage = inner["usage_metadata"]
+    assert usage["duration"] == pytest.approx(6.0, abs=0.05)  # media seconds for audio
+    assert usage["model"] == "whisper-1"
+    assert server.stats()["spend_usd"] == pytest.approx(6.0 * (0.002 if speaker else 0.001), abs=1e-4)
+
+
+def test_audio_of_a_video_without_sound_is_empty_not_invented(server, receiver, videos, api):
+    asset_id = api.ready(server, videos["silent"])
+    job_id = api.post(server, "/transcriptions/async-generate-audio", {"asset_id": asset_id}).json()["data"]
+    callback = receiver.wait_for(job_id["task_id"])
+    assert callback["data"]["success"] is True
+    assert callback["data"]["data"]["data"] == []
+    assert "no audio track" in callback["data"]["msg"]
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT"])
+def test_signed_url_upload(server, videos, api, method):
+    answer = api.post(server, "/upload/signed-url", {"original_filename": "clip.mp4"})
+    assert answer.status_code == 200
+    data = answer.json()["data"]
+    assert set(data) == {"asset_id", "signed_url", "expires_in"} and data["expires_in"] == 93600
+    assert data["signed_url"].startswith(server.root_url) and len(data["signed_url"].rsplit("/", 1)[1]) >= 40
+    assert api.wait_status(server, data["asset_id"], timeout=0)["upload_status"] == "WAITING"
+    content = videos["small"].read_bytes()
+    if method == "POST":
+        sent = httpx.post(data["signed_url"], files={"file": ("clip.mp4", content)})
+    else:
+        sent = httpx.put(data["signed_url"], content=content, headers={"Content-Type": "video/mp4"})
+    assert sent.status_code == 200
+    entry = api.wait_status(server, data["asset_id"])
+    assert entry["upload_status"] == "SUCCESS" and entry["file_size"] == str(len(content))
+    assert entry["original_filename"] == "clip" and entry["extension"] == "mp4"
+    again = httpx.put(data["signed_url"], content=b"other bytes")
+    assert again.status_code == 403  # one use only
+    assert httpx.get(f"{server.base_url}/{data['asset_id']}/download", headers=api.auth()).content == content
+
+
+def test_delete_removes_the_asset(server, videos, api):
+    asset_id = api.ready(server, videos["small"])
+    answer = httpx.delete(f"{server.base_url}/{asset_id}", headers=api.auth())
+    assert answer.status_code == 200
+    assert answer.json() == {"code": 200, "msg": "success", "data": None, "success": True, "failed": False}
+    gone = httpx.get(f"{server.base_url}/{asset_id}/metadata", headers=api.auth())
+    assert gone.status_code == 400
+    assert gone.json() == {"code": 400, "msg": "Asset not found", "data": None, "success": False, "failed": True}
+    assert not list((server.settings.data_dir / "uploads").glob(f"{asset_id}*"))
+
+
+def test_stats_count_requests_jobs_and_callbacks(server, receiver, videos, api):
+    asset_id = api.ready(server, videos["small"])
+    job_id = api.post(server, "/video/extract-frames", {"asset_id": asset_id}).json()["data"]["task_id"]
+    receiver.wait_for(job_id)
+    stats = server.stats()
+    assert stats["requests"]["POST /upload"] == 1
+    assert stats["requests"]["POST /video/extract-frames"] == 1
+    assert stats["requests"]["GET /{asset_id}/metadata"] >= 1
+    assert stats["jobs_by_asset"] == {asset_id: {"extract_frames": 1}}
+    (job,) = stats["jobs"]
+    assert {k: job[k] for k in ("job_id", "kind", "asset_id")} == {
+        "job_id": job_id, "kind": "extract_frames", "asset_id": asset_id
+    }
+    assert job["submitted_at"].endswith("+00:00")
+    assert stats["callbacks"] == {"sent": 1, "delivered": 1, "failed": 0, "dropped": 0}
+    assert stats["spend_usd"] == pytest.approx(0.06, abs=1e-4)  # 6 s of video at $0.01/s
+    assert stats["rate_limited"] == {}
