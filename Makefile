@@ -22,6 +22,10 @@ system-deps:
 test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## Offline demo: emulator + bridge on free loopback ports, the example pipeline DAG, results under .demo/results.
+demo: venv
+	bash scripts/demo.sh
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

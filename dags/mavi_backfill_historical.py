@@ -1,0 +1,238 @@
+"""Example: process a date-partitioned archive of videos through Mavi, one day per run, safe to re-run.
+
+Source layout: ``<root>/YYYY-MM-DD/*.mp4`` (a local directory or an object storage URL). Each daily run takes
+the videos of its day and, for each one, in a mapped task group: upload -> extract frames and download them ->
+transcribe (JSON + WebVTT) -> record. Results land under ``<output>/YYYY-MM-DD/<video>/``::
+
+    frames/*.jpg   transcript/<job id>.json   transcript/<job id>.vtt   result.json
+
+``result.json`` is written last: a video whose ``result.json`` exists is skipped, so re-running a day (a
+retried backfill, ``--reprocess-behavior completed``) never submits a paid Mavi job again. Every Mavi task
+runs in the Airflow pool ``mavi_api``, sized to the account's requests per second
+(``airflow pools set mavi_api 1 "Mavi account: 1 request/s"``); deferred tasks do not hold a slot while they
+wait for their callback.
+
+Settings, first found wins: the run's params (``--dag-run-conf '{"root": ..., "output": ...}'``), the Airflow
+Variables ``mavi_backfill_root`` / ``mavi_backfill_output``, then ``$AIRFLOW_HOME/mavi/incoming`` and
+``$AIRFLOW_HOME/mavi/results``. The day is the run's logical date (the start of its daily interval), or the
+``day`` param when given.
+
+Backfill a range of days (the scheduler runs them)::
+
+    airflow backfill create --dag-id mavi_backfill_historical --from-date 2026-01-01 --to-date 2026-01-31
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from typing import Any
+
+import pendulum
+from airflow.sdk import (
+    CronDataIntervalTimetable,
+    ObjectStoragePath,
+    Param,
+    Variable,
+    dag,
+    get_current_context,
+    task,
+    task_group,
+)
+
+from airflow_provider_mavi.operators.mavi import (
+    MaviDownloadAssetOperator,
+    MaviExtractFramesOperator,
+    MaviTranscribeVideoOperator,
+    MaviUploadOperator,
+)
+
+log = logging.getLogger(__name__)
+
+POOL = "mavi_api"
+MARKER = "result.json"
+VIDEO_SUFFIXES = (".mp4",)
+SUPPORTED_MODELS = [
+    "gemini-2.5-flash-lite",
+    "gemini-2.5-flash",
+    "gemini-2.5-flash-preview-09-2025",
+    "gemini-2.5-flash-lite-preview-09-2025",
+]
+
+
+def storage_path(location: str) -> ObjectStoragePath:
+    """Turn a local path (``~`` and relative paths allowed) or an object storage URL into a path.
+
+    :param location: a local path or a URL such as ``s3://bucket/prefix``.
+    """
+    if "://" in location:
+        return ObjectStoragePath(location)
+    return ObjectStoragePath("file://" + os.path.abspath(os.path.expanduser(location)))
+
+
+def safe_name(text: str) -> str:
+    """Make a file stem safe as one path segment on every object store.
+
+    :param text: the text to clean.
+    """
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "video"
+
+
+def setting(params: dict[str, Any], name: str, default_leaf: str) -> str:
+    """Read a location: the run's param, else the Airflow Variable ``mavi_backfill_<name>``, else a default.
+
+    :param params: the run's params.
+    :param name: ``root`` or ``output``.
+    :param default_leaf: the default's folder under ``$AIRFLOW_HOME/mavi``.
+    """
+    if params.get(name):
+        return str(params[name])
+    home = os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow"))
+    return str(Variable.get(f"mavi_backfill_{name}", default=os.path.join(home, "mavi", default_leaf)))
+
+
+@dag(
+    dag_id="mavi_backfill_historical",
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=3,
+    tags=["mavi", "example", "backfill"],
+    doc_md=__doc__,
+    params={
+        "root": Param(None, type=["null", "string"], description="Source root holding YYYY-MM-DD/*.mp4."),
+        "output": Param(None, type=["null", "string"], description="Where results go (local or URL)."),
+        "model": Param(SUPPORTED_MODELS[0], enum=SUPPORTED_MODELS, description="Video description model."),
+        "day": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            description="Process this day instead of the run's logical date.",
+        ),
+    },
+)
+def mavi_backfill_historical() -> None:
+    """One run per day: every video of the day through Mavi, skipping videos already done."""
+
+    @task
+    def find_videos() -> list[dict[str, str]]:
+        """List the day's videos and keep those without results; log every skipped one."""
+        context = get_current_context()
+        params = context["params"]
+        when = context.get("logical_date") or context["dag_run"].run_after
+        day = params.get("day") or pendulum.instance(when).in_timezone("UTC").format("YYYY-MM-DD")
+        source = storage_path(setting(params, "root", "incoming")) / day
+        output = storage_path(setting(params, "output", "results")) / day
+        if not source.exists():
+            log.info("no folder %s: nothing to do for %s", source, day)
+            return []
+        videos = sorted(p for p in source.iterdir() if p.name.lower().endswith(VIDEO_SUFFIXES))
+        todo: list[dict[str, str]] = []
+        for video in videos:
+            out_dir = output / safe_name(video.stem)
+            if (out_dir / MARKER).exists():
+                log.info("skip %s: results already in %s", video.name, out_dir)
+                continue
+            todo.append(
+                {
+                    "video": str(video),
+                    "out_dir": str(out_dir),
+                    "frames_dir": str(out_dir / "frames"),
+                    "transcript": str(out_dir / "transcript"),
+                }
+            )
+        log.info(
+            "%s: %d videos, %d to process, %d already done",
+            day,
+            len(videos),
+            len(todo),
+            len(videos) - len(todo),
+        )
+        return todo
+
+    @task
+    def record(
+        video: str, out_dir: str, frames: dict[str, Any], transcript: dict[str, Any], download: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Write ``result.json`` last, so the video counts as done only when everything landed.
+
+        :param video: the source video.
+        :param out_dir: the video's result folder.
+        :param frames: the extract-frames result.
+        :param transcript: the transcription result.
+        :param download: the frames download result.
+        """
+        costs: list[float | None] = [
+            frames.get("cost_usd"),
+            transcript.get("cost_usd"),
+            download.get("cost_usd"),
+        ]
+        known = [c for c in costs if c is not None]
+        result = {
+            "video": video,
+            "frames_dir": str(storage_path(out_dir) / "frames"),
+            "frame_count": len(download.get("paths") or []),
+            "transcript_json": transcript.get("json_path"),
+            "transcript_vtt": transcript.get("vtt_path"),
+            "segment_count": transcript.get("segment_count"),
+            "frames_job_id": frames.get("job_id"),
+            "transcript_job_id": transcript.get("job_id"),
+            "cost_usd": round(sum(known), 6) if len(known) == len(costs) else None,
+            "finished_at": pendulum.now("UTC").isoformat(),
+        }
+        marker = storage_path(out_dir) / MARKER
+        partial = storage_path(out_dir) / (MARKER + ".partial")
+        partial.write_text(json.dumps(result, indent=2))
+        partial.rename(marker)
+        log.info(
+            "%s done: %s frames, %s segments, cost %s",
+            video,
+            result["frame_count"],
+            result["segment_count"],
+            result["cost_usd"],
+        )
+        return result
+
+    @task_group
+    def process_video(video: str, out_dir: str, frames_dir: str, transcript: str) -> None:
+        """One video: upload, frames, description, download, record.
+
+        :param video: the source video.
+        :param out_dir: the video's result folder.
+        :param frames_dir: where the JPEGs go.
+        :param transcript: the folder for the transcript's JSON and WebVTT.
+        """
+        # XComArgs are resolved when each task runs; typed Any because the operators take the resolved values.
+        upload = MaviUploadOperator(task_id="upload", source=video, pool=POOL)
+        uploaded: Any = upload.output  # the re_ asset id; its XCom key "media" holds size and duration
+        frames = MaviExtractFramesOperator(
+            task_id="extract_frames",
+            asset_id=uploaded,
+            video_duration_seconds=uploaded["media"],
+            pool=POOL,
+        )
+        framed: Any = frames.output  # the result; its XCom key "frames_asset_id" holds the im_ zip id
+        transcribe = MaviTranscribeVideoOperator(
+            task_id="transcribe_video",
+            asset_id=uploaded,
+            model="{{ params.model }}",
+            output_path=transcript,
+            pool=POOL,
+        )
+        download = MaviDownloadAssetOperator(
+            task_id="download_frames",
+            asset_id=framed["frames_asset_id"],
+            destination=frames_dir,
+            extract=True,
+            pool=POOL,
+        )
+        described: Any = transcribe.output
+        downloaded: Any = download.output
+        record(video, out_dir, framed, described, downloaded)
+
+    process_video.expand_kwargs(find_videos())
+
+
+mavi_backfill_historical()

@@ -1,0 +1,148 @@
+"""mavi_backfill_historical over 3 days x 3 videos, then a re-run of one day that must submit nothing new."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import webvtt
+from PIL import Image
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+MAVI_QPS = 4  # a faster account than the default 1, to keep 9 videos within a few minutes on 2 cores
+
+
+def local(path: str) -> Path:
+    return Path(path[len("file://") :] if path.startswith("file://") else path)
+
+
+DAYS = ["2026-03-01", "2026-03-02", "2026-03-03"]
+VIDEOS = [("alpha", 2.0, 160, 120), ("beta", 3.0, 192, 144), ("gamma clip", 2.0, 128, 96)]
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory, make_video: Any) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("archive")
+    root, output = work / "incoming", work / "results"
+    for day in DAYS:
+        for name, seconds, width, height in VIDEOS:
+            make_video(root / day / f"{name}.mp4", seconds=seconds, width=width, height=height)
+        (root / day / "notes.txt").write_text("not a video: ignored")
+    return {"root": root, "output": output}
+
+
+@pytest.fixture(scope="module")
+def backfill(airflow_env: Any, services: Any, archive: dict[str, Path]) -> dict[str, Any]:
+    conf = {"root": str(archive["root"]), "output": str(archive["output"])}
+    runs = {}
+    for day in DAYS:
+        run = airflow_env.dags_test("mavi_backfill_historical", conf, logical_date=day)
+        assert run.succeeded, run.tail()
+        runs[day] = run
+    return {"runs": runs, "conf": conf, "stats": services.stats()}
+
+
+def test_every_video_of_every_day_has_results(backfill: dict[str, Any], archive: dict[str, Path]) -> None:
+    for day in DAYS:
+        for name, seconds, width, height in VIDEOS:
+            out = archive["output"] / day / name.replace(" ", "_")
+            result = json.loads((out / "result.json").read_text())
+            assert result["video"].endswith(f"{day}/{name}.mp4")
+            jpegs = sorted((out / "frames").glob("*.jp*g"))
+            assert len(jpegs) == result["frame_count"] >= int(seconds) - 1
+            with Image.open(jpegs[0]) as image:
+                assert image.format == "JPEG"
+                assert image.size == (width, height)
+            document = json.loads(local(result["transcript_json"]).read_text())
+            assert local(result["transcript_json"]).parent == out / "transcript"
+            assert len(document["segments"]) == result["segment_count"] >= 1
+            assert len(webvtt.read(str(local(result["transcript_vtt"])))) == result["segment_count"]
+            assert result["cost_usd"] is not None
+            assert result["cost_usd"] > 0
+
+
+def test_one_mapped_group_per_video(backfill: dict[str, Any]) -> None:
+    for day, run in backfill["runs"].items():
+        found = run.xcom[("find_videos", -1)]
+        assert [Path(v["video"]).name for v in found] == sorted(f"{n}.mp4" for n, *_ in VIDEOS), day
+        recorded = sorted(k[1] for k in run.xcom if k[0] == "process_video.record")
+        assert recorded == [0, 1, 2], day
+        uploads = {run.xcom[("process_video.upload", i)] for i in range(3)}
+        assert len(uploads) == 3
+        assert all(a.startswith("re_") for a in uploads)
+
+
+def test_each_video_was_submitted_exactly_once(backfill: dict[str, Any]) -> None:
+    stats = backfill["stats"]
+    kinds = [j["kind"] for j in stats["jobs"]]
+    assert kinds.count("extract_frames") == len(DAYS) * len(VIDEOS)
+    assert kinds.count("transcribe_video") == len(DAYS) * len(VIDEOS)
+    assert all(
+        counts == {"extract_frames": 1, "transcribe_video": 1}
+        for counts in stats["jobs_by_asset"].values()
+        if set(counts) <= {"extract_frames", "transcribe_video"}
+    )
+
+
+def test_rerunning_a_day_submits_no_new_job(
+    backfill: dict[str, Any], airflow_env: Any, services: Any, archive: dict[str, Path]
+) -> None:
+    before = services.stats()
+    run = airflow_env.dags_test("mavi_backfill_historical", backfill["conf"], logical_date=DAYS[1])
+    assert run.succeeded, run.tail()
+    after = services.stats()
+    assert after["jobs"] == before["jobs"], "a re-run submitted a paid job again"
+    assert after["requests"].get("POST /upload", 0) == before["requests"].get("POST /upload", 0)
+    assert after["spend_usd"] == before["spend_usd"]
+    assert run.xcom[("find_videos", -1)] == []
+    for name, *_ in VIDEOS:
+        assert f"skip {name}.mp4: results already in" in run.output
+
+
+def test_a_new_video_in_a_done_day_is_the_only_one_submitted(
+    backfill: dict[str, Any], airflow_env: Any, services: Any, archive: dict[str, Path], make_video: Any
+) -> None:
+    make_video(archive["root"] / DAYS[2] / "delta.mp4", seconds=2.0)
+    before = services.stats()
+    run = airflow_env.dags_test("mavi_backfill_historical", backfill["conf"], logical_date=DAYS[2])
+    assert run.succeeded, run.tail()
+    new_jobs = [j for j in services.stats()["jobs"] if j not in before["jobs"]]
+    assert sorted(j["kind"] for j in new_jobs) == ["extract_frames", "transcribe_video"]
+    assert [Path(v["video"]).name for v in run.xcom[("find_videos", -1)]] == ["delta.mp4"]
+    assert (archive["output"] / DAYS[2] / "delta" / "result.json").exists()
+
+
+def test_a_day_without_a_folder_succeeds_with_nothing_to_do(
+    backfill: dict[str, Any], airflow_env: Any, services: Any
+) -> None:
+    before = services.stats()
+    run = airflow_env.dags_test("mavi_backfill_historical", backfill["conf"], logical_date="2026-02-27")
+    assert run.succeeded, run.tail()
+    assert run.xcom[("find_videos", -1)] == []
+    assert services.stats()["jobs"] == before["jobs"]
+
+
+def test_backfill_create_plans_one_run_per_day(airflow_env: Any, backfill: dict[str, Any]) -> None:
+    """`airflow backfill create` (dry run: no scheduler here) plans exactly the requested days."""
+    done = airflow_env.airflow(
+        "backfill",
+        "create",
+        "--dag-id",
+        "mavi_backfill_historical",
+        "--from-date",
+        DAYS[0],
+        "--to-date",
+        DAYS[-1],
+        "--dag-run-conf",
+        json.dumps(backfill["conf"]),
+        "--reprocess-behavior",
+        "completed",
+        "--dry-run",
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for day in DAYS:
+        assert day in done.stdout
+    assert "2026-03-04" not in done.stdout

@@ -1,0 +1,114 @@
+"""`scripts/demo.sh` (what `make demo` runs) end to end, reusing the test venv, and its Ctrl-C path."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import webvtt
+from PIL import Image
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = Path(sys.executable).parent.parent
+
+
+def demo_env(demo_dir: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "MAVI_"))}
+    env.update({"VENV": str(VENV), "MAVI_DEMO_DIR": str(demo_dir), "MAVI_DEMO_SECONDS": "3"})
+    return env
+
+
+def ports(output: str) -> list[int]:
+    return [int(p) for p in re.findall(r"starting the [\w -]+ on http://127\.0\.0\.1:(\d+)", output)]
+
+
+def is_listening(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def field(output: str, label: str) -> str:
+    match = re.search(rf"^\s+{label}:\s+(.*)$", output, re.MULTILINE)
+    assert match, f"no '{label}:' line in\n{output}"
+    return match.group(1)
+
+
+def test_demo_runs_and_reports(tmp_path: Path) -> None:
+    done = subprocess.run(
+        ["bash", str(REPO / "scripts" / "demo.sh")],
+        env=demo_env(tmp_path / "demo"),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+
+    frames_line = field(output, "frames")
+    count, frames_dir = re.fullmatch(r"(\d+) JPEGs in (.+)", frames_line).groups()  # type: ignore[union-attr]
+    jpegs = sorted(Path(frames_dir).glob("*.jpg"))
+    assert len(jpegs) == int(count) >= 2
+    for jpeg in jpegs:
+        with Image.open(jpeg) as image:
+            assert image.format == "JPEG"
+    segments, transcript = re.fullmatch(  # type: ignore[union-attr]
+        r"(\d+) segments in (.+)", field(output, "transcript")
+    ).groups()
+    assert Path(transcript).is_file()
+    vtt = re.search(r"WebVTT: (.+)", output).group(1)  # type: ignore[union-attr]
+    assert len(webvtt.read(vtt)) == int(segments) >= 1
+    assert re.match(r"\$\d+\.\d{4} would have been charged", field(output, "cost"))
+    assert Path(frames_dir).is_relative_to(tmp_path / "demo" / "results")
+
+    # fresh secrets are never shown; the services it started are gone
+    assert "sk-demo-" not in output
+    assert not re.search(r"/callbacks/[A-Za-z0-9_-]{20,}", output)
+    for log in (tmp_path / "demo" / "logs").iterdir():
+        assert "sk-demo-" not in log.read_text(errors="replace"), log.name
+    assert len(ports(output)) == 2
+    assert not any(is_listening(port) for port in ports(output))
+    assert "stopped the emulator and the bridge" in output
+
+
+def test_demo_stops_its_services_on_ctrl_c(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        ["bash", str(REPO / "scripts" / "demo.sh")],
+        env=demo_env(tmp_path / "demo"),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, like a terminal's foreground job
+    )
+    assert process.stdout is not None
+    seen = []
+    deadline = time.monotonic() + 300
+    try:
+        for line in process.stdout:
+            seen.append(line)
+            if "preparing Airflow" in line or time.monotonic() > deadline:
+                break
+        assert len(ports("".join(seen))) == 2, "".join(seen)
+        assert all(is_listening(port) for port in ports("".join(seen)))
+        os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground process group
+        rest, _ = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    output = "".join(seen) + rest
+    assert process.returncode != 0
+    assert "stopped the emulator and the bridge" in output
+    assert not any(is_listening(port) for port in ports(output))
