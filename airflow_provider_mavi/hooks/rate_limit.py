@@ -13,16 +13,19 @@ import asyncio
 import hashlib
 import os
 import random
+import sqlite3
 import tempfile
 import threading
 from fractions import Fraction
 from pathlib import Path
 
-from pyrate_limiter import Limiter, Rate, SQLiteBucket
+from filelock import FileLock, Timeout
+from pyrate_limiter import Limiter, Rate, SQLiteBucket, SQLiteQueries
 
 _LIMITERS: dict[tuple[int, str, int, int], Limiter] = {}
 _LOCK = threading.Lock()
 ITEM_NAME = "mavi"
+TABLE = "mavi_requests"
 
 
 def limiter_path(base_url: str, api_key: str, directory: str | os.PathLike[str] | None = None) -> Path:
@@ -94,10 +97,7 @@ def _shared_limiter(path: Path, rate: Rate) -> Limiter:
         limiter = _LIMITERS.get(key)
         if limiter is None:
             _prepare_file(path)
-            bucket = SQLiteBucket.init_from_file(
-                [rate], table="mavi_requests", db_path=str(path), create_new_table=True, use_file_lock=True
-            )
-            limiter = Limiter(bucket, buffer_ms=50)
+            limiter = Limiter(_sqlite_bucket(path, rate), buffer_ms=50)
             _LIMITERS[key] = limiter
         return limiter
 
@@ -111,3 +111,56 @@ def _prepare_file(path: Path) -> None:
         except FileExistsError:  # pragma: no cover - created meanwhile by another process
             return
         os.close(fd)
+
+
+def _sqlite_bucket(path: Path, rate: Rate) -> SQLiteBucket:
+    """The bucket, as ``SQLiteBucket.init_from_file(use_file_lock=True)`` makes it, with a lock adapter."""
+    lock = ProcessLock(f"{path}.lock")
+    with lock:
+        conn = sqlite3.connect(str(path), isolation_level="DEFERRED", check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL;")
+        conn.execute("PRAGMA synchronous=NORMAL;")
+        conn.execute(SQLiteQueries.CREATE_BUCKET_TABLE.format(table=TABLE))
+        conn.execute(
+            SQLiteQueries.CREATE_INDEX_ON_TIMESTAMP.format(index_name=f"idx_{TABLE}_ts", table_name=TABLE)
+        )
+        conn.commit()
+    return SQLiteBucket([rate], conn, table=TABLE, lock=lock)
+
+
+class ProcessLock:
+    """A lock held across the processes of the machine (``filelock``) and the threads of this one.
+
+    ``pyrate-limiter`` calls ``acquire(False)`` for a non-blocking try, which ``filelock`` 4 refuses; this
+    adapter speaks the ``threading.Lock`` protocol instead.
+
+    :param path: the lock file.
+    """
+
+    def __init__(self, path: str) -> None:
+        self._lock = FileLock(path, mode=0o600)
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock; False when it is busy (non-blocking) or the timeout passes.
+
+        :param blocking: wait for it.
+        :param timeout: seconds to wait at most; -1 waits for ever.
+        """
+        try:
+            self._lock.acquire(
+                timeout=(timeout if timeout is not None and timeout >= 0 else -1) if blocking else 0
+            )
+        except Timeout:
+            return False
+        return True
+
+    def release(self) -> None:
+        """Release the lock."""
+        self._lock.release()
+
+    def __enter__(self) -> ProcessLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
