@@ -258,7 +258,8 @@ async def _submit(request: Request, kind: str) -> Response:
     asset_id = body.get("asset_id")
     if not isinstance(asset_id, str) or not asset_id.strip():
         return envelope.error(400, "asset_id cannot be null or empty")
-    if kind == "transcribe_video" and (not isinstance(body.get("model"), str) or not body["model"].strip()):
+    model = body.get("model")
+    if kind == "transcribe_video" and (model is None or (isinstance(model, str) and not model.strip())):
         return envelope.error(400, "model cannot be null or empty")
     if not state.webhook_url:
         return envelope.error(400, envelope.NO_WEBHOOK_MSG)
