@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mavi.exceptions import MaviNotFoundError
 from airflow_provider_mavi.operators.jobs import NEVER_EXPIRE, MaviBaseOperator, require_id
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
 
 #: task_state_store key set once the asset is deleted, so a retry does not fail on "Asset not found".
@@ -26,7 +28,7 @@ class MaviDeleteAssetOperator(MaviBaseOperator):
     :param mavi_conn_id: the ``mavi`` connection. (templated)
     """
 
-    template_fields: ClassVar[tuple[str, ...]] = ("asset_id", "mavi_conn_id")
+    template_fields: Sequence[str] = ("asset_id", "mavi_conn_id")
 
     def __init__(
         self, *, asset_id: str, missing_ok: bool = False, mavi_conn_id: str = "mavi_default", **kwargs: Any

@@ -8,7 +8,7 @@ import posixpath
 import stat
 import tempfile
 import zipfile
-from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+from typing import IO, TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 
@@ -17,6 +17,8 @@ from airflow_provider_mavi.operators.jobs import MaviBaseOperator, log_spend, re
 from airflow_provider_mavi.results import download_cost_usd
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
 
 #: File types that count as frames when a frame zip is unpacked; anything else stays out.
@@ -82,7 +84,7 @@ def frame_members(
     return chosen
 
 
-def _copy_hashing(source: BinaryIO, target: BinaryIO) -> tuple[str, int]:
+def _copy_hashing(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     while chunk := source.read(_CHUNK):
@@ -110,7 +112,7 @@ class MaviDownloadAssetOperator(MaviBaseOperator):
     :param mavi_conn_id: the ``mavi`` connection. (templated)
     """
 
-    template_fields: ClassVar[tuple[str, ...]] = ("asset_id", "destination", "mavi_conn_id")
+    template_fields: Sequence[str] = ("asset_id", "destination", "mavi_conn_id")
 
     def __init__(
         self,

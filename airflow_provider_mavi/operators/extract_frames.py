@@ -11,6 +11,8 @@ from airflow_provider_mavi.operators.jobs import MaviJobOperator
 from airflow_provider_mavi.results import frames_cost_usd, parse_frames_callback
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
 
 #: XCom key with the ``im_`` frame group id, so ``extract.output["frames_asset_id"]`` feeds a download.
@@ -58,7 +60,7 @@ class MaviExtractFramesOperator(MaviJobOperator):
     """
 
     job_kind: ClassVar[str] = "extract_frames"
-    template_fields: ClassVar[tuple[str, ...]] = ("asset_id", "video_duration_seconds", "mavi_conn_id")
+    template_fields: Sequence[str] = ("asset_id", "video_duration_seconds", "mavi_conn_id")
 
     def __init__(
         self,

@@ -45,6 +45,8 @@ from airflow_provider_mavi.triggers.mavi import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
 
 try:  # Airflow >= 3.3
@@ -271,7 +273,7 @@ class MaviBaseOperator(BaseOperator):
     :param mavi_conn_id: the ``mavi`` connection. (templated)
     """
 
-    template_fields: ClassVar[tuple[str, ...]] = ("mavi_conn_id",)
+    template_fields: Sequence[str] = ("mavi_conn_id",)
 
     def __init__(self, *, mavi_conn_id: str = "mavi_default", **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -312,7 +314,7 @@ class MaviJobOperator(MaviBaseOperator):
     """
 
     job_kind: ClassVar[str] = ""
-    template_fields: ClassVar[tuple[str, ...]] = ("asset_id", "mavi_conn_id")
+    template_fields: Sequence[str] = ("asset_id", "mavi_conn_id")
 
     def __init__(
         self,
@@ -370,27 +372,27 @@ class MaviJobOperator(MaviBaseOperator):
         asset_id = require_id(self.asset_id, "asset_id")
         self.check_request()
         settings = self.hook.get_settings()
-        bridge = bridge_client(settings, self.mavi_conn_id)
-        ledger = JobLedger(context, bridge, settings.bridge_url, self)
-        started = self._start(ledger, asset_id)
-        if isinstance(started, dict):
-            context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=started["job_id"])
-            return self.execute_complete(context, started, job_id=started["job_id"])
-        job = started
-        context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=job.job_id)
-        remaining = job.deadline - time.time()
-        if self.deferrable:
-            self.log.info("Deferring until the callback of Mavi job %s arrives", job.job_id)
-            self.defer(
-                trigger=MaviJobCallbackTrigger(
-                    job_id=job.job_id, deadline=job.deadline, mavi_conn_id=self.mavi_conn_id
-                ),
-                method_name="execute_complete",
-                kwargs={"job_id": job.job_id},
-                timeout=timedelta(seconds=max(remaining, 0) + DEFER_TIMEOUT_GRACE_SECONDS),
-            )
-        self.log.info("Waiting in the worker for the callback of Mavi job %s", job.job_id)
-        event = self._wait_blocking(bridge, job, settings.bridge_url)
+        with bridge_client(settings, self.mavi_conn_id) as bridge:
+            ledger = JobLedger(context, bridge, settings.bridge_url, self)
+            started = self._start(ledger, asset_id)
+            if isinstance(started, dict):
+                context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=started["job_id"])
+                return self.execute_complete(context, started, job_id=started["job_id"])
+            job = started
+            context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=job.job_id)
+            remaining = job.deadline - time.time()
+            if self.deferrable:
+                self.log.info("Deferring until the callback of Mavi job %s arrives", job.job_id)
+                self.defer(
+                    trigger=MaviJobCallbackTrigger(
+                        job_id=job.job_id, deadline=job.deadline, mavi_conn_id=self.mavi_conn_id
+                    ),
+                    method_name="execute_complete",
+                    kwargs={"job_id": job.job_id},
+                    timeout=timedelta(seconds=max(remaining, 0) + DEFER_TIMEOUT_GRACE_SECONDS),
+                )
+            self.log.info("Waiting in the worker for the callback of Mavi job %s", job.job_id)
+            event = self._wait_blocking(bridge, job, settings.bridge_url)
         return self.execute_complete(context, event, job_id=job.job_id)
 
     def _start(self, ledger: JobLedger, asset_id: str) -> SubmittedJob | dict[str, Any]:

@@ -17,7 +17,7 @@ from airflow_provider_mavi.results import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from airflow.sdk import Context
 
@@ -40,7 +40,7 @@ class MaviTranscribeVideoOperator(MaviJobOperator):
     """
 
     job_kind: ClassVar[str] = "transcribe_video"
-    template_fields: ClassVar[tuple[str, ...]] = ("asset_id", "model", "output_path", "mavi_conn_id")
+    template_fields: Sequence[str] = ("asset_id", "model", "output_path", "mavi_conn_id")
 
     def __init__(
         self,

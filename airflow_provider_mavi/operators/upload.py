@@ -6,9 +6,9 @@ import os
 import time
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import ObjectStoragePath
+from airflow.sdk import BaseOperator, ObjectStoragePath
 
 from airflow_provider_mavi.exceptions import MaviError
 from airflow_provider_mavi.media import probe_duration_seconds
@@ -17,6 +17,8 @@ from airflow_provider_mavi.operators.jobs import DEFER_TIMEOUT_GRACE_SECONDS, NE
 from airflow_provider_mavi.triggers.mavi import EVENT_STATUSES, MaviAssetReadyTrigger
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
 
 #: XCom key with ``{asset_id, source, size_bytes, duration_seconds}`` of the uploaded file.
@@ -86,7 +88,7 @@ class MaviUploadOperator(MaviBaseOperator):
     :param mavi_conn_id: the ``mavi`` connection. (templated)
     """
 
-    template_fields: ClassVar[tuple[str, ...]] = ("source", "mavi_conn_id")
+    template_fields: Sequence[str] = ("source", "mavi_conn_id")
 
     def __init__(
         self,
@@ -184,7 +186,7 @@ class MaviUploadOperator(MaviBaseOperator):
         return asset_ready_outcome(event, asset_id, self)
 
 
-def asset_ready_outcome(event: object, asset_id: str | None, operator: MaviBaseOperator) -> str:
+def asset_ready_outcome(event: object, asset_id: str | None, operator: BaseOperator) -> str:
     """
     Validate a :class:`MaviAssetReadyTrigger` event and return the ready asset id, or raise.
 

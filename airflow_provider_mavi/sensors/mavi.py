@@ -9,7 +9,7 @@ import time
 from collections.abc import Mapping
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.bases.sensor import PokeReturnValue
@@ -35,11 +35,13 @@ from airflow_provider_mavi.triggers.mavi import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from airflow.sdk import Context
 
 
 class _MaviSensor(BaseSensorOperator):
-    template_fields: ClassVar[tuple[str, ...]] = ("mavi_conn_id",)
+    template_fields: Sequence[str] = ("mavi_conn_id",)
 
     def __init__(self, *, mavi_conn_id: str = "mavi_default", deferrable: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -64,7 +66,7 @@ class MaviJobSensor(_MaviSensor):
     :param mavi_conn_id: the ``mavi`` connection with ``bridge_url`` and ``bridge_token``. (templated)
     """
 
-    template_fields: ClassVar[tuple[str, ...]] = ("job_id", "mavi_conn_id")
+    template_fields: Sequence[str] = ("job_id", "mavi_conn_id")
 
     def __init__(self, *, job_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -129,7 +131,7 @@ class MaviAssetReadySensor(_MaviSensor):
     :param mavi_conn_id: the ``mavi`` connection. (templated)
     """
 
-    template_fields: ClassVar[tuple[str, ...]] = ("asset_id", "mavi_conn_id")
+    template_fields: Sequence[str] = ("asset_id", "mavi_conn_id")
 
     def __init__(self, *, asset_id: str, poll_interval: float = 5, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -1,0 +1,110 @@
+"""Fixtures of the operator room's unit tests: a real bridge subprocess and a `mavi` connection in the env."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_mavi.bridge.testing import BridgeServer
+
+pytest_plugins = ["airflow_provider_mavi.emulator.pytest_plugin"]
+
+
+@pytest.fixture(scope="session")
+def bridge() -> Iterator[BridgeServer]:
+    """One real bridge (uvicorn subprocess, SQLite file) for the session."""
+    with BridgeServer() as server:
+        yield server
+
+
+def connection_json(*, host: str, bridge_url: str | None, bridge_token: str | None, **extra: Any) -> str:
+    """The `mavi` connection as Airflow reads it from AIRFLOW_CONN_* (JSON form)."""
+    extras: dict[str, Any] = dict(extra)
+    if bridge_url is not None:
+        extras["bridge_url"] = bridge_url
+    if bridge_token is not None:
+        extras["bridge_token"] = bridge_token
+    return json.dumps({"conn_type": "mavi", "host": host, "password": "sk-test-unit", "extra": extras})
+
+
+@pytest.fixture
+def mavi_conn(monkeypatch: pytest.MonkeyPatch, bridge: BridgeServer) -> str:
+    """`mavi_default` pointing at the session bridge (Mavi itself unreachable: triggers never call it)."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MAVI_DEFAULT",
+        connection_json(
+            host="http://127.0.0.1:9/serve/api/v2", bridge_url=bridge.url, bridge_token=bridge.token
+        ),
+    )
+    return "mavi_default"
+
+
+class Kit:
+    """Helpers to make job ids and callbacks and to deliver them to a bridge (a fixture: tests share it)."""
+
+    @staticmethod
+    def new_job_id() -> str:
+        """A fresh 32-hex Mavi job id."""
+        return secrets.token_hex(16)
+
+    @staticmethod
+    def post_callback(bridge: BridgeServer, payload: dict[str, Any]) -> None:
+        """Deliver a callback to the bridge the way Mavi does (POST to the secret URL)."""
+        answer = httpx.post(bridge.callback_url, json=payload, timeout=10)
+        assert answer.status_code == 200, answer.text
+
+    @staticmethod
+    def frames_callback(job_id: str, *, code: Any = 200) -> dict[str, Any]:
+        """A successful extract-frames callback as documented."""
+        return {
+            "code": code,
+            "message": "SUCCESS",
+            "data": {"asset_id": "im_1234", "asset_ch_ids": ["imc_1234_0", "imc_1234_1", "imc_1234_2"]},
+            "task_id": job_id,
+        }
+
+    @staticmethod
+    def transcript_callback(job_id: str) -> dict[str, Any]:
+        """A successful video-description callback as documented (three levels of data)."""
+        return {
+            "code": 200,
+            "message": "SUCCESS",
+            "data": {
+                "data": {
+                    "data": [
+                        {"start_time": 0.0, "end_time": 2.0, "transcript": "a red square"},
+                        {"start_time": 2.0, "end_time": 4.5, "transcript": "a blue circle"},
+                    ],
+                    "usage_metadata": {
+                        "duration": 3.1,
+                        "model": "gemini-2.5-flash-lite",
+                        "prompt_tokens": 10_000,
+                        "output_tokens": 1_000,
+                    },
+                },
+                "msg": "done",
+                "success": True,
+            },
+            "task_id": job_id,
+        }
+
+    @staticmethod
+    def failure_callback(job_id: str, message: str = "Video decoding failed") -> dict[str, Any]:
+        """A failure callback (inner success false), the shape the emulator sends."""
+        return {
+            "code": 500,
+            "message": message,
+            "data": {"success": False, "msg": message},
+            "task_id": job_id,
+        }
+
+
+@pytest.fixture
+def kit() -> type[Kit]:
+    """The callback helpers."""
+    return Kit

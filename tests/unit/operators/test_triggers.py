@@ -1,0 +1,438 @@
+"""MaviJobCallbackTrigger and MaviAssetReadyTrigger against a real bridge (and the emulator for assets)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import pytest
+from airflow.sdk.module_loading import import_string
+from airflow.triggers.base import BaseTrigger
+
+from airflow_provider_mavi.bridge.testing import BridgeServer, free_port
+from airflow_provider_mavi.triggers import mavi as triggers_module
+from airflow_provider_mavi.triggers.mavi import MaviAssetReadyTrigger, MaviJobCallbackTrigger, public_url
+
+
+async def run_to_end(trigger: BaseTrigger, timeout: float = 60) -> list[dict[str, Any]]:
+    """Every event the trigger yields until its generator ends (it must end by itself)."""
+
+    async def collect() -> list[dict[str, Any]]:
+        return [event.payload async for event in trigger.run()]
+
+    return await asyncio.wait_for(collect(), timeout)
+
+
+def rebuild(trigger: BaseTrigger) -> BaseTrigger:
+    """Re-create a trigger the way the triggerer does: class path + JSON kwargs."""
+    classpath, kwargs = trigger.serialize()
+    kwargs = json.loads(json.dumps(kwargs))  # JSON primitives only, or this raises
+    return import_string(classpath)(**kwargs)
+
+
+# ------------------------------------------------------------------------------------------ serialize
+
+
+def test_job_trigger_serializes_to_its_literal_path_and_json_kwargs() -> None:
+    trigger = MaviJobCallbackTrigger(job_id="a" * 32, deadline=1_900_000_000.5, mavi_conn_id="mavi_prod")
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_mavi.triggers.mavi.MaviJobCallbackTrigger"
+    assert kwargs == {
+        "job_id": "a" * 32,
+        "deadline": 1_900_000_000.5,
+        "mavi_conn_id": "mavi_prod",
+        "max_consecutive_errors": 5,
+    }
+    assert rebuild(trigger).serialize() == trigger.serialize()
+
+
+def test_asset_trigger_serializes_to_its_literal_path_and_json_kwargs() -> None:
+    trigger = MaviAssetReadyTrigger(asset_id="re_1", deadline=1_900_000_000, poll_interval=2)
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_mavi.triggers.mavi.MaviAssetReadyTrigger"
+    assert kwargs["asset_id"] == "re_1"
+    assert kwargs["deadline"] == 1_900_000_000.0
+    assert kwargs["poll_interval"] == 2.0
+    assert rebuild(trigger).serialize() == trigger.serialize()
+
+
+def test_public_url_strips_credentials() -> None:
+    assert (
+        public_url("https://user:secret@bridge.example:8443/mavi?token=x#f")
+        == "https://bridge.example:8443/mavi"
+    )
+    assert public_url(None) == "(no bridge_url set)"
+
+
+# ------------------------------------------------------------------------------------------ events
+
+
+async def test_stored_success_callback_gives_one_success_event(
+    bridge: BridgeServer, mavi_conn: str, kit: Any
+) -> None:
+    job_id = kit.new_job_id()
+    kit.post_callback(bridge, kit.frames_callback(job_id))
+    events = await run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 30))
+    assert len(events) == 1
+    assert events[0]["status"] == "success"
+    assert events[0]["job_id"] == job_id
+    assert events[0]["payload"] == kit.frames_callback(job_id)
+    assert events[0]["deliveries"] == 1
+
+
+@pytest.mark.parametrize("code", [200, "200", "0000"])
+async def test_every_success_code_succeeds(bridge: BridgeServer, mavi_conn: str, kit: Any, code: Any) -> None:
+    job_id = kit.new_job_id()
+    kit.post_callback(bridge, kit.frames_callback(job_id, code=code))
+    (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 30))
+    assert event["status"] == "success"
+
+
+async def test_callback_arriving_during_the_wait(bridge: BridgeServer, mavi_conn: str, kit: Any) -> None:
+    job_id = kit.new_job_id()
+    waiting = asyncio.ensure_future(
+        run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 30))
+    )
+    await asyncio.sleep(0.5)
+    assert not waiting.done()
+    await asyncio.to_thread(kit.post_callback, bridge, kit.transcript_callback(job_id))
+    (event,) = await waiting
+    assert event["status"] == "success"
+    assert event["payload"]["data"]["data"]["usage_metadata"]["prompt_tokens"] == 10_000
+
+
+async def test_duplicate_callbacks_give_one_event(bridge: BridgeServer, mavi_conn: str, kit: Any) -> None:
+    job_id = kit.new_job_id()
+    for _ in range(3):
+        kit.post_callback(bridge, kit.frames_callback(job_id))
+    events = await run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 30))
+    assert [e["status"] for e in events] == ["success"]
+    assert events[0]["deliveries"] == 3
+
+
+async def test_failure_callback_gives_failed_with_mavi_message(
+    bridge: BridgeServer, mavi_conn: str, kit: Any
+) -> None:
+    job_id = kit.new_job_id()
+    kit.post_callback(bridge, kit.failure_callback(job_id, "Video decoding failed at 00:03"))
+    (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 30))
+    assert event["status"] == "failed"
+    assert event["message"] == "Video decoding failed at 00:03"
+
+
+async def test_callback_without_code_gives_error(bridge: BridgeServer, mavi_conn: str, kit: Any) -> None:
+    job_id = kit.new_job_id()
+    kit.post_callback(bridge, {"task_id": job_id, "message": "SUCCESS"})
+    (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 30))
+    assert event["status"] == "error"
+    assert "'code'" in event["message"]
+    assert event["payload"] == {"task_id": job_id, "message": "SUCCESS"}
+
+
+async def test_timeout_when_nothing_arrives(bridge: BridgeServer, mavi_conn: str, kit: Any) -> None:
+    job_id = kit.new_job_id()
+    started = time.monotonic()
+    (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 1.5))
+    assert event["status"] == "timeout"
+    assert event["job_id"] == job_id
+    assert event["bridge_url"] == bridge.url
+    assert bridge.token not in json.dumps(event)
+    assert 1.0 <= time.monotonic() - started < 20
+
+
+async def test_deadline_in_the_past_still_finds_a_stored_callback(
+    bridge: BridgeServer, mavi_conn: str, kit: Any
+) -> None:
+    job_id = kit.new_job_id()
+    kit.post_callback(bridge, kit.frames_callback(job_id))
+    (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() - 3600))
+    assert event["status"] == "success"
+
+
+async def test_deadline_in_the_past_with_nothing_stored_times_out_at_once(
+    bridge: BridgeServer, mavi_conn: str, kit: Any
+) -> None:
+    started = time.monotonic()
+    (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=kit.new_job_id(), deadline=time.time() - 1))
+    assert event["status"] == "timeout"
+    assert time.monotonic() - started < 5
+
+
+async def test_patched_clock_reaching_the_deadline_ends_with_timeout(
+    bridge: BridgeServer, mavi_conn: str, kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deadline = 2_000_000_000.0
+    clock = iter([deadline - 0.3, deadline + 5])  # one short wait, then past the deadline
+    monkeypatch.setattr(triggers_module, "_now", lambda: next(clock, deadline + 10))
+    (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=kit.new_job_id(), deadline=deadline))
+    assert event["status"] == "timeout"
+    assert event["deadline"] == deadline
+
+
+async def test_patched_clock_callback_stored_at_the_last_moment_is_found(
+    bridge: BridgeServer, mavi_conn: str, kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    job_id = kit.new_job_id()
+    deadline = 2_000_000_000.0
+    moments = iter([deadline - 0.2, deadline + 1])
+
+    def clock() -> float:
+        moment = next(moments, deadline + 10)
+        if moment > deadline:  # the callback lands as the deadline passes: the last look finds it
+            kit.post_callback(bridge, kit.frames_callback(job_id))
+        return moment
+
+    monkeypatch.setattr(triggers_module, "_now", clock)
+    (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=deadline))
+    assert event["status"] == "success"
+
+
+# ------------------------------------------------------------------------------------------ errors
+
+
+async def test_wrong_token_gives_error_without_the_token(
+    bridge: BridgeServer, kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MAVI_WRONG",
+        json.dumps(
+            {
+                "conn_type": "mavi",
+                "password": "sk-test-unit",
+                "extra": {"bridge_url": bridge.url, "bridge_token": "wrong-token-value"},
+            }
+        ),
+    )
+    (event,) = await run_to_end(
+        MaviJobCallbackTrigger(job_id=kit.new_job_id(), deadline=time.time() + 30, mavi_conn_id="mavi_wrong")
+    )
+    assert event["status"] == "error"
+    assert "401" in event["message"]
+    assert "wrong-token-value" not in json.dumps(event)
+
+
+async def test_connection_without_bridge_gives_error(kit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MAVI_NOBRIDGE", json.dumps({"conn_type": "mavi", "password": "sk-test-unit"})
+    )
+    (event,) = await run_to_end(
+        MaviJobCallbackTrigger(
+            job_id=kit.new_job_id(), deadline=time.time() + 30, mavi_conn_id="mavi_nobridge"
+        )
+    )
+    assert event["status"] == "error"
+    assert "bridge_url" in event["message"]
+
+
+async def test_missing_connection_gives_error(kit: Any) -> None:
+    (event,) = await run_to_end(
+        MaviJobCallbackTrigger(job_id=kit.new_job_id(), deadline=time.time() + 30, mavi_conn_id="mavi_absent")
+    )
+    assert event["status"] == "error"
+    assert "mavi_absent" in event["message"]
+
+
+async def test_unreachable_bridge_is_waited_out_until_the_deadline(
+    kit: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    closed = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MAVI_DOWN",
+        json.dumps(
+            {"conn_type": "mavi", "password": "k", "extra": {"bridge_url": closed, "bridge_token": "t0ken"}}
+        ),
+    )
+    caplog.set_level(logging.DEBUG)
+    started = time.monotonic()
+    (event,) = await run_to_end(
+        MaviJobCallbackTrigger(job_id=kit.new_job_id(), deadline=time.time() + 2.0, mavi_conn_id="mavi_down")
+    )
+    assert time.monotonic() - started >= 1.5  # waited (with backoff) until the deadline, no early error
+    assert event["status"] == "timeout"
+    assert "last look failed" in event["message"]
+    assert closed in event["message"]
+    assert "t0ken" not in caplog.text
+    mine = [r for r in caplog.records if r.name.startswith("airflow") and "will retry" in r.getMessage()]
+    assert len({r.getMessage() for r in mine}) == len(mine)  # each distinct error logged once
+
+
+async def test_bridge_restart_during_the_wait(kit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    with BridgeServer() as own:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_MAVI_OWN",
+            json.dumps(
+                {
+                    "conn_type": "mavi",
+                    "password": "k",
+                    "extra": {"bridge_url": own.url, "bridge_token": own.token},
+                }
+            ),
+        )
+        job_id = kit.new_job_id()
+        waiting = asyncio.ensure_future(
+            run_to_end(
+                MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 60, mavi_conn_id="mavi_own")
+            )
+        )
+        await asyncio.sleep(0.5)
+        await asyncio.to_thread(own.kill)
+        await asyncio.sleep(1.5)  # the trigger meets a dead bridge and backs off
+        assert not waiting.done()
+        await asyncio.to_thread(own.start)
+        await asyncio.to_thread(kit.post_callback, own, kit.frames_callback(job_id))
+        (event,) = await asyncio.wait_for(waiting, 45)
+        assert event["status"] == "success"
+
+
+async def test_trigger_rebuilt_after_a_triggerer_restart_finds_the_callback_that_arrived_meanwhile(
+    bridge: BridgeServer, mavi_conn: str, kit: Any
+) -> None:
+    job_id = kit.new_job_id()
+    first = MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 60)
+    running = asyncio.ensure_future(run_to_end(first))
+    await asyncio.sleep(0.3)
+    running.cancel()  # the triggerer goes away
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    kit.post_callback(bridge, kit.frames_callback(job_id))  # Mavi delivers while no trigger runs
+    (event,) = await run_to_end(rebuild(first))
+    assert event["status"] == "success"
+    assert event["job_id"] == job_id
+
+
+async def test_on_kill_marks_the_job_abandoned(bridge: BridgeServer, mavi_conn: str, kit: Any) -> None:
+    import httpx
+
+    job_id = kit.new_job_id()
+    with httpx.Client(base_url=bridge.url, headers=bridge.headers, timeout=10) as http:
+        put = await asyncio.to_thread(
+            http.put, f"/v1/jobs/{job_id}", json={"kind": "extract_frames", "asset_id": "re_1"}
+        )
+        assert put.status_code == 200
+        await MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 60).on_kill()
+        record = (await asyncio.to_thread(http.get, f"/v1/jobs/{job_id}")).json()
+    assert record["state"] == "abandoned"
+
+
+async def test_on_kill_never_raises(kit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MAVI_DOWN2",
+        json.dumps(
+            {
+                "conn_type": "mavi",
+                "password": "k",
+                "extra": {"bridge_url": f"http://127.0.0.1:{free_port()}", "bridge_token": "t0ken"},
+            }
+        ),
+    )
+    await MaviJobCallbackTrigger(
+        job_id=kit.new_job_id(), deadline=time.time(), mavi_conn_id="mavi_down2"
+    ).on_kill()
+
+
+# ------------------------------------------------------------------------------------------ assets
+
+
+@pytest.fixture
+def mavi_emulator_settings() -> dict[str, Any]:
+    return {"qps": 20}
+
+
+@pytest.fixture
+def emulator_conn(monkeypatch: pytest.MonkeyPatch, mavi_emulator: Any, bridge: BridgeServer) -> str:
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_MAVI_EMU",
+        json.dumps(
+            {
+                "conn_type": "mavi",
+                "host": mavi_emulator.base_url,
+                "password": mavi_emulator.api_key,
+                "extra": {
+                    "bridge_url": bridge.url,
+                    "bridge_token": bridge.token,
+                    "max_requests_per_second": 20,
+                },
+            }
+        ),
+    )
+    return "mavi_emu"
+
+
+async def test_asset_trigger_success(emulator_conn: str, sample_video: Any) -> None:
+    from airflow_provider_mavi.hooks.mavi import MaviHook
+
+    asset_id = await asyncio.to_thread(MaviHook(emulator_conn).upload_file, str(sample_video))
+    (event,) = await run_to_end(
+        MaviAssetReadyTrigger(
+            asset_id=asset_id, deadline=time.time() + 60, mavi_conn_id=emulator_conn, poll_interval=0.2
+        )
+    )
+    assert event["status"] == "success"
+    assert event["metadata"]["asset_id"] == asset_id
+    assert event["metadata"]["upload_status"] == "SUCCESS"
+
+
+async def test_asset_trigger_unknown_asset_fails(emulator_conn: str) -> None:
+    (event,) = await run_to_end(
+        MaviAssetReadyTrigger(asset_id="re_404", deadline=time.time() + 60, mavi_conn_id=emulator_conn)
+    )
+    assert event["status"] == "failed"
+    assert "re_404" in event["message"]
+
+
+async def test_asset_trigger_polls_no_faster_than_the_rate_limit(
+    monkeypatch: pytest.MonkeyPatch, bridge: BridgeServer, sample_video: Any, tmp_path: Any
+) -> None:
+    from airflow_provider_mavi.emulator.testing import EmulatorServer
+    from airflow_provider_mavi.hooks.mavi import MaviHook
+
+    with EmulatorServer(qps=20, upload_processing_seconds=2.0, data_dir=tmp_path / "emu") as emulator:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_MAVI_SLOW",
+            json.dumps(
+                {
+                    "conn_type": "mavi",
+                    "host": emulator.base_url,
+                    "password": emulator.api_key,
+                    "extra": {"max_requests_per_second": 2},
+                }
+            ),
+        )
+        asset_id = await asyncio.to_thread(MaviHook("mavi_slow").upload_file, str(sample_video))
+        sleeps: list[float] = []
+
+        async def record_sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            await asyncio.sleep(seconds)
+
+        monkeypatch.setattr(triggers_module, "_sleep", record_sleep)
+        (event,) = await run_to_end(
+            MaviAssetReadyTrigger(
+                asset_id=asset_id, deadline=time.time() + 60, mavi_conn_id="mavi_slow", poll_interval=0.05
+            )
+        )
+    assert event["status"] == "success"
+    assert sleeps, "the asset was still processing at the first read"
+    assert min(sleeps) == 0.5  # 1 / max_requests_per_second, not the asked 0.05
+
+
+async def test_asset_trigger_timeout(
+    monkeypatch: pytest.MonkeyPatch, sample_video: Any, tmp_path: Any
+) -> None:
+    from airflow_provider_mavi.emulator.testing import EmulatorServer
+    from airflow_provider_mavi.hooks.mavi import MaviHook
+
+    with EmulatorServer(qps=20, upload_processing_seconds=30.0, data_dir=tmp_path / "emu") as emulator:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_MAVI_TMO",
+            json.dumps({"conn_type": "mavi", "host": emulator.base_url, "password": emulator.api_key}),
+        )
+        asset_id = await asyncio.to_thread(MaviHook("mavi_tmo").upload_file, str(sample_video))
+        (event,) = await run_to_end(
+            MaviAssetReadyTrigger(asset_id=asset_id, deadline=time.time() + 1.5, mavi_conn_id="mavi_tmo")
+        )
+    assert event["status"] == "timeout"
+    assert asset_id in event["message"]
