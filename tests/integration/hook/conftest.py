@@ -6,6 +6,7 @@ and hash, arrival time). Bodies are read and hashed in chunks, so large uploads 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import socket
@@ -99,7 +100,9 @@ class FakeMavi:
         self.server.shutdown()
         self.server.server_close()
 
-    def route(self, method: str, path: str, *replies: Reply, handler: Callable[[Seen], Reply] | None = None) -> None:
+    def route(
+        self, method: str, path: str, *replies: Reply, handler: Callable[[Seen], Reply] | None = None
+    ) -> None:
         """Script answers for ``method path`` (path below the API prefix unless it starts with ``//``).
 
         Replies are used in order; the last one repeats.
@@ -129,7 +132,16 @@ class FakeMavi:
                 head += chunk[: 4096 - len(head)]
             size += len(chunk)
             remaining -= len(chunk)
-        seen = Seen(h.command, parts.path, parts.query, dict(h.headers.items()), size, digest.hexdigest(), head, time.time())
+        seen = Seen(
+            h.command,
+            parts.path,
+            parts.query,
+            dict(h.headers.items()),
+            size,
+            digest.hexdigest(),
+            head,
+            time.time(),
+        )
         with self._lock:
             self.requests.append(seen)
             script = self._routes.get((h.command, parts.path))
@@ -143,10 +155,8 @@ class FakeMavi:
             time.sleep(reply.delay)
         if reply.close:
             h.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 h.connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             return
         body = reply.body
         headers = dict(reply.headers)
@@ -192,7 +202,8 @@ def mavi_conn(fake_mavi: FakeMavi, monkeypatch: pytest.MonkeyPatch, tmp_path: An
     """``mavi_default`` pointing at the fake server (fast limiter, short timeout); returns the server."""
     monkeypatch.setenv("MAVI_RATE_LIMIT_DIR", str(tmp_path / "ratelimit"))
     monkeypatch.setenv(
-        "AIRFLOW_CONN_MAVI_DEFAULT", connection_json(fake_mavi.base_url, timeout=2, max_requests_per_second=200)
+        "AIRFLOW_CONN_MAVI_DEFAULT",
+        connection_json(fake_mavi.base_url, timeout=2, max_requests_per_second=200),
     )
     return fake_mavi
 
@@ -210,4 +221,6 @@ def hook(mavi_conn: FakeMavi) -> Any:
     from airflow_provider_mavi.api import RetryPolicy
     from airflow_provider_mavi.hooks.mavi import MaviHook
 
-    return MaviHook(retry_policy=RetryPolicy(max_attempts=3, limit_attempts=3, base_delay=0.01, max_delay=0.05))
+    return MaviHook(
+        retry_policy=RetryPolicy(max_attempts=3, limit_attempts=3, base_delay=0.01, max_delay=0.05)
+    )

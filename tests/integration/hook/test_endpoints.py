@@ -91,7 +91,9 @@ def test_transcribe_video_models(hook, mavi_conn, model):
 def test_transcribe_video_default_model(hook, mavi_conn):
     mavi_conn.route("POST", "/transcriptions/async-generate-video", ok({"task_id": JOB}))
     hook.transcribe_video(ASSET)
-    assert json.loads(mavi_conn.seen()[-1].body_head)["model"] == DEFAULT_VIDEO_MODEL == "gemini-2.5-flash-lite"
+    assert (
+        json.loads(mavi_conn.seen()[-1].body_head)["model"] == DEFAULT_VIDEO_MODEL == "gemini-2.5-flash-lite"
+    )
 
 
 def test_transcribe_video_rejects_unknown_model_before_sending(hook, mavi_conn):
@@ -150,7 +152,8 @@ def test_test_connection_key_refused(hook, mavi_conn):
     mavi_conn.route("GET", "/re_0/metadata", err(401, "Unauthorized"))
     good, message = hook.test_connection()
     assert not good
-    assert "HTTP 401" in message and API_KEY not in message
+    assert "HTTP 401" in message
+    assert API_KEY not in message
 
 
 def test_test_connection_wrong_base_url(hook, mavi_conn):  # nothing routed: the server answers 404
@@ -170,7 +173,11 @@ SEVEN = [
     (err(400, "Asset not found"), MaviNotFoundError, None),
     (err(400, "asset_id cannot be null or empty"), MaviBadRequestError, None),
     (err(400, "Request has exceeded the limit."), MaviRateLimitError, "wrong asset id"),
-    (err(400, "An async request requires at least one webhook."), MaviWebhookNotConfiguredError, "mavi-bridge url"),
+    (
+        err(400, "An async request requires at least one webhook."),
+        MaviWebhookNotConfiguredError,
+        "mavi-bridge url",
+    ),
     (err(401, "Unauthorized"), MaviAuthenticationError, "API Key"),
     (err(402, "Insufficient balance"), MaviInsufficientBalanceError, "Top up"),
     (err(403, "Forbidden"), MaviAuthenticationError, None),
@@ -179,7 +186,11 @@ SEVEN = [
     (err(415, "Unsupported media type"), MaviBadRequestError, None),
     (err(429, "Too many requests"), MaviRateLimitError, None),
     (err(500, "Internal error"), MaviServerError, None),
-    (Reply(502, body=b"<html>bad gateway</html>", headers={"Content-Type": "text/html"}), MaviServerError, "bad gateway"),
+    (
+        Reply(502, body=b"<html>bad gateway</html>", headers={"Content-Type": "text/html"}),
+        MaviServerError,
+        "bad gateway",
+    ),
     (err(404, "Not found"), MaviNotFoundError, None),
 ]
 
@@ -200,7 +211,11 @@ def test_error_rows_on_submit(hook, mavi_conn, reply, error, hint):
 
 
 def test_webhook_error_names_console_and_bridge(hook, mavi_conn):
-    mavi_conn.route("POST", "/transcriptions/async-generate-audio", err(400, "An async request requires at least one webhook."))
+    mavi_conn.route(
+        "POST",
+        "/transcriptions/async-generate-audio",
+        err(400, "An async request requires at least one webhook."),
+    )
     with pytest.raises(MaviWebhookNotConfiguredError) as info:
         hook.transcribe_audio(ASSET)
     assert "https://api-platform.memories.ai/webhooks" in str(info.value)
@@ -208,7 +223,9 @@ def test_webhook_error_names_console_and_bridge(hook, mavi_conn):
 
 
 def test_error_envelope_with_http_200_is_an_error(hook, mavi_conn):
-    mavi_conn.route("GET", f"/{ASSET}/metadata", Reply(200, {"code": 401, "msg": "Unauthorized", "data": None}))
+    mavi_conn.route(
+        "GET", f"/{ASSET}/metadata", Reply(200, {"code": 401, "msg": "Unauthorized", "data": None})
+    )
     with pytest.raises(MaviAuthenticationError):
         hook.get_asset_metadata(ASSET)
 
@@ -221,7 +238,9 @@ def test_failed_flag_overrides_success_code(hook, mavi_conn):
 
 
 def test_non_json_200_is_a_server_error(hook, mavi_conn):
-    mavi_conn.route("GET", f"/{ASSET}/metadata", Reply(200, body=b"hello", headers={"Content-Type": "text/plain"}))
+    mavi_conn.route(
+        "GET", f"/{ASSET}/metadata", Reply(200, body=b"hello", headers={"Content-Type": "text/plain"})
+    )
     with pytest.raises(MaviServerError, match="without its JSON envelope"):
         hook.get_asset_metadata(ASSET)
 
@@ -243,7 +262,9 @@ def test_both_success_codes_and_message_keys(hook, mavi_conn, code, msg_key):
 
 
 def test_message_key_in_errors(hook, mavi_conn):
-    mavi_conn.route("GET", f"/{ASSET}/metadata", Reply(400, {"code": 400, "message": "Asset not found", "data": None}))
+    mavi_conn.route(
+        "GET", f"/{ASSET}/metadata", Reply(400, {"code": 400, "message": "Asset not found", "data": None})
+    )
     with pytest.raises(MaviNotFoundError) as info:
         hook.get_asset_metadata(ASSET)
     assert info.value.mavi_message == "Asset not found"
@@ -258,10 +279,13 @@ def test_rate_limit_429_and_400_limit_are_both_rate_limit_errors(hook, mavi_conn
     with pytest.raises(MaviRateLimitError) as second:
         hook.get_asset_metadata(ASSET)
     assert second.value.ambiguous is True
-    assert "not ready" in str(second.value) and "unsupported model" in str(second.value)
+    assert "not ready" in str(second.value)
+    assert "unsupported model" in str(second.value)
 
 
 def test_v1_style_0429_code_is_rate_limit(hook, mavi_conn):
-    mavi_conn.route("GET", f"/{ASSET}/metadata", Reply(200, {"code": "0429", "msg": "too busy", "data": None}))
+    mavi_conn.route(
+        "GET", f"/{ASSET}/metadata", Reply(200, {"code": "0429", "msg": "too busy", "data": None})
+    )
     with pytest.raises(MaviRateLimitError):
         hook.get_asset_metadata(ASSET)
