@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import socket
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -60,7 +61,6 @@ def _serve(args: argparse.Namespace) -> int:
         app,
         host=settings.host,
         port=settings.port,
-        fd=args.fd,
         access_log=settings.access_log,
         log_level=settings.log_level.lower(),
         proxy_headers=settings.forwarded_allow_ips is not None,
@@ -74,7 +74,10 @@ def _serve(args: argparse.Namespace) -> int:
         "mavi-bridge: serving on %s (callbacks at /callbacks/<secret>; see `mavi-bridge url`)", where
     )
     server = uvicorn.Server(config)
-    server.run()
+    if args.fd is not None:  # a listening socket handed over by a parent (BridgeServer in tests)
+        server.run(sockets=[socket.socket(fileno=args.fd)])
+    else:
+        server.run()
     return 0 if server.started else 1
 
 
