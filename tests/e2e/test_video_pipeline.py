@@ -78,10 +78,12 @@ def test_xcom_shapes(pipeline_run: dict) -> None:
     summary = xcom[("summary", -1)]
     assert summary["frames_job_id"] == frames["job_id"]
     assert summary["transcript_job_id"] == transcript["job_id"]
-    # the cost is the sum of the two jobs' documented prices; frames cost $0.01 per second of video
+    # the cost is the sum of the documented prices; frames cost $0.01 per second of video
     cost = summary["cost_usd"]
     assert cost["extract_frames"] == pytest.approx(0.01 * SECONDS, abs=0.011)
-    assert cost["total"] == pytest.approx(cost["extract_frames"] + cost["transcribe_video"])
+    assert cost["download_frames"] == xcom[("download_frames", -1)]["cost_usd"]
+    parts = cost["extract_frames"] + cost["transcribe_video"] + cost["download_frames"]
+    assert cost["total"] == pytest.approx(parts, abs=1e-6)
     written = json.loads((local(summary["run_dir"]) / "summary.json").read_text())
     assert written == summary
 
