@@ -179,7 +179,7 @@ class Progress:
     :param action: ``Uploading`` or ``Downloading``.
     :param subject: what is moved (a file name or an asset id; never a URL).
     :param total: the size in bytes, when known.
-    :param every: seconds between log lines.
+    :param every: seconds between log lines (``PROGRESS_EVERY_SECONDS`` by default).
     :param logger: where to log.
     """
 
@@ -188,13 +188,13 @@ class Progress:
         action: str,
         subject: str,
         total: int | None,
-        every: float = PROGRESS_EVERY_SECONDS,
+        every: float | None = None,
         logger: logging.Logger | None = None,
     ) -> None:
         self.action = action
         self.subject = subject
         self.total = total
-        self.every = every
+        self.every = PROGRESS_EVERY_SECONDS if every is None else every
         self.log = logger or log
         self.started = time.monotonic()
         self._last = self.started

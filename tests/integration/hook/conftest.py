@@ -66,6 +66,7 @@ class Seen:
     body_sha256: str
     body_head: bytes
     at: float
+    body: bytes | None = None  # the whole body when it is at most 1 MiB
 
 
 class FakeMavi:
@@ -121,6 +122,7 @@ class FakeMavi:
         digest = hashlib.sha256()
         size = 0
         head = b""
+        small: list[bytes] = []
         length = int(h.headers.get("Content-Length") or 0)
         remaining = length
         while remaining > 0:
@@ -131,6 +133,8 @@ class FakeMavi:
             if len(head) < 4096:
                 head += chunk[: 4096 - len(head)]
             size += len(chunk)
+            if size <= 1 << 20:
+                small.append(chunk)
             remaining -= len(chunk)
         seen = Seen(
             h.command,
@@ -141,6 +145,7 @@ class FakeMavi:
             digest.hexdigest(),
             head,
             time.time(),
+            b"".join(small) if size <= 1 << 20 else None,
         )
         with self._lock:
             self.requests.append(seen)
@@ -198,9 +203,9 @@ def connection_json(base_url: str, api_key: str = API_KEY, **extra: Any) -> str:
 
 
 @pytest.fixture
-def mavi_conn(fake_mavi: FakeMavi, monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> FakeMavi:
+def mavi_conn(fake_mavi: FakeMavi, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: Any) -> FakeMavi:
     """``mavi_default`` pointing at the fake server (fast limiter, short timeout); returns the server."""
-    monkeypatch.setenv("MAVI_RATE_LIMIT_DIR", str(tmp_path / "ratelimit"))
+    monkeypatch.setenv("MAVI_RATE_LIMIT_DIR", str(tmp_path_factory.mktemp("ratelimit")))
     monkeypatch.setenv(
         "AIRFLOW_CONN_MAVI_DEFAULT",
         connection_json(fake_mavi.base_url, timeout=2, max_requests_per_second=200),
