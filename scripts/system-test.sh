@@ -159,13 +159,19 @@ if [ "$MODE" = pipeline ]; then
     MAVI_BRIDGE_DB_URL="postgresql+psycopg2://mavi_bridge:$BRIDGE_DB_PASSWORD@127.0.0.1:$PG_PORT/mavi_bridge" \
     MAVI_BRIDGE_CALLBACK_SECRET=$CALLBACK_SECRET MAVI_BRIDGE_API_TOKEN=$BRIDGE_TOKEN \
         start mavi-bridge "$BIN/mavi-bridge" serve --host 127.0.0.1 --port "$BRIDGE_PORT"
-    MAVI_EMULATOR_API_KEY=$MAVI_KEY MAVI_EMULATOR_WEBHOOK_URL="$BRIDGE_URL/callbacks/$CALLBACK_SECRET" \
-        start mavi-emulator "$BIN/mavi-emulator" serve --host 127.0.0.1 --port "$EMU_PORT"
+    # --log-level warning: at info the emulator's HTTP client logs each callback URL, secret included.
+    MAVI_EMULATOR_API_KEY=$MAVI_KEY \
+        start mavi-emulator "$BIN/mavi-emulator" serve --host 127.0.0.1 --port "$EMU_PORT" \
+        --data-dir "$RUN/emulator" --log-level warning
     "$BIN/python" scripts/system/drive.py wait-http "$BRIDGE_URL/healthz" --timeout 60 \
         || { check_alive; fail "the bridge did not become healthy"; }
     say "mavi-bridge on $BRIDGE_URL (PostgreSQL database mavi_bridge), healthy"
-    "$BIN/python" scripts/system/drive.py wait-http "$EMU_URL/_emulator/stats" --timeout 60 \
+    "$BIN/python" scripts/system/drive.py wait-http "$EMU_URL/_emulator/healthz" --timeout 60 \
         || { check_alive; fail "the emulator did not come up"; }
+    # The account-wide webhook, as one registers it in the Mavi console: the bridge's callback URL.
+    SYSTEM_EMULATOR_ADMIN="$EMU_URL/_emulator" SYSTEM_MAVI_KEY=$MAVI_KEY \
+        SYSTEM_WEBHOOK_URL="$BRIDGE_URL/callbacks/$CALLBACK_SECRET" \
+        "$BIN/python" scripts/system/drive.py set-webhook || fail "could not set the emulator's webhook"
     say "mavi-emulator on $EMU_URL, webhook set to the bridge"
 fi
 
@@ -217,6 +223,9 @@ umask 022
 
 say "airflow db migrate (PostgreSQL)"
 "$BIN/airflow" db migrate >"$LOGS/airflow-db-migrate.log" 2>&1 || fail "airflow db migrate failed"
+# The pool the backfill DAG's Mavi tasks run in, sized to the account's rate limit (as airflow-init does).
+"$BIN/airflow" pools set mavi_api 1 "Mavi account: 1 request per second" >"$LOGS/airflow-pools.log" 2>&1 \
+    || fail "could not create the mavi_api pool"
 
 start api-server "$BIN/airflow" api-server --host 127.0.0.1 --port "$API_PORT" --workers 1
 start scheduler "$BIN/airflow" scheduler
@@ -233,9 +242,9 @@ say "Airflow up after $(($(date +%s) - STARTED_AT))s: api-server :$API_PORT, sch
 
 # ---------------------------------------------------------------- the runs
 export SYSTEM_API_URL="http://127.0.0.1:$API_PORT" SYSTEM_ADMIN_USER=admin SYSTEM_ADMIN_PASSWORD=$ADMIN_PASSWORD
-export SYSTEM_DATA="$RUN/data" SYSTEM_EMULATOR_ADMIN="$EMU_URL/_emulator"
+export SYSTEM_DATA="$RUN/data" SYSTEM_EMULATOR_ADMIN="$EMU_URL/_emulator" SYSTEM_MAVI_KEY=$MAVI_KEY
 "$BIN/python" scripts/system/drive.py "$MODE" || { check_alive; fail "the runs did not pass their checks"; }
-unset SYSTEM_ADMIN_PASSWORD
+unset SYSTEM_ADMIN_PASSWORD SYSTEM_MAVI_KEY
 check_alive
 
 # ---------------------------------------------------------------- evidence from the logs

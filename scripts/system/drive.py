@@ -4,6 +4,7 @@ Subcommands:
 
 - ``ports N``: print N free loopback TCP ports.
 - ``wait-http URL``: wait until URL answers 2xx (bounded).
+- ``set-webhook``: register the bridge's callback URL with the emulator (the Mavi console's job).
 - ``smoke``: trigger the ``system_smoke`` DAG through Airflow's REST API and wait for it.
 - ``evidence LOGS TASK_LOGS``: print what the Celery worker ran and what the triggerer waited for.
 - ``pipeline``: trigger the pipeline DAG through the REST API and a two-day backfill through
@@ -11,7 +12,8 @@ Subcommands:
 
 Settings come from the environment (never from the command line, so no secret shows in ``ps``):
 ``SYSTEM_API_URL``, ``SYSTEM_ADMIN_USER``, ``SYSTEM_ADMIN_PASSWORD``, ``SYSTEM_DATA``,
-``SYSTEM_EMULATOR_ADMIN``, ``SYSTEM_RUN_TIMEOUT`` (seconds to wait for the DAG runs).
+``SYSTEM_EMULATOR_ADMIN``, ``SYSTEM_MAVI_KEY``, ``SYSTEM_WEBHOOK_URL``, ``SYSTEM_RUN_TIMEOUT`` (seconds to
+wait for the DAG runs).
 """
 
 from __future__ import annotations
@@ -293,27 +295,77 @@ def created_backfill_runs(dag_id: str, before: set[str], api: AirflowApi) -> lis
     ]
 
 
-def check_outputs(output: Path) -> None:
-    """Check that the pipeline wrote something real under ``output``.
+def check_result(path: Path) -> None:
+    """Check one run's result file (``summary.json`` or ``result.json``) and what it points at.
 
-    :param output: the pipeline run's output location.
+    :param path: the result file.
     """
-    files = [p for p in output.rglob("*") if p.is_file()]
-    if not files:
-        raise SystemTestError(f"the pipeline wrote nothing under {output}")
-    empty = [p for p in files if p.stat().st_size == 0]
-    if empty:
-        raise SystemTestError(f"empty outputs: {empty}")
-    say(f"pipeline outputs under {output}: {len(files)} files, e.g. {sorted(p.name for p in files)[:5]}")
+    result = json.loads(path.read_text())
+    frames = Path(result["frames_dir"].removeprefix("file://"))
+    jpegs = sorted(frames.glob("*.jpg"))
+    if not jpegs or result.get("frame_count") != len(jpegs):
+        count = result.get("frame_count")
+        raise SystemTestError(f"{path}: frame_count {count}, but {len(jpegs)} JPEGs in {frames}")
+    if any(p.stat().st_size == 0 for p in jpegs):
+        raise SystemTestError(f"{frames}: an empty JPEG")
+    for key in ("transcript_json", "transcript_vtt"):
+        written = Path(str(result.get(key) or "").removeprefix("file://"))
+        if not written.is_file() or written.stat().st_size == 0:
+            raise SystemTestError(f"{path}: {key} {result.get(key)!r} is missing or empty")
+    if not result.get("segment_count"):
+        raise SystemTestError(f"{path}: no transcript segments")
+    say(
+        f"  {path.relative_to(path.parents[2])}: {len(jpegs)} frames, {result['segment_count']} segments, "
+        f"jobs {result.get('frames_job_id')} / {result.get('transcript_job_id')}, "
+        f"cost {result.get('cost_usd')}"
+    )
 
 
-def check_jobs_once(admin_url: str, expected_assets: int) -> None:
+def check_outputs(output: Path, name: str, expected: int) -> None:
+    """Check that ``expected`` result files named ``name`` landed under ``output``, each complete.
+
+    :param output: the output root.
+    :param name: ``summary.json`` (pipeline) or ``result.json`` (backfill).
+    :param expected: how many there must be.
+    """
+    found = sorted(output.rglob(name))
+    if len(found) != expected:
+        raise SystemTestError(f"expected {expected} {name} under {output}, found {[str(p) for p in found]}")
+    say(f"outputs under {output}:")
+    for path in found:
+        check_result(path)
+
+
+def emulator_admin(method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """Call the emulator's admin API (``SYSTEM_EMULATOR_ADMIN``) with the account key (``SYSTEM_MAVI_KEY``).
+
+    :param method: HTTP method.
+    :param path: path under ``/_emulator``.
+    :param body: JSON body, if any.
+    """
+    answer = httpx.request(
+        method,
+        f"{env('SYSTEM_EMULATOR_ADMIN').rstrip('/')}{path}",
+        json=body,
+        headers={"Authorization": env("SYSTEM_MAVI_KEY")},
+        timeout=10,
+    )
+    if not answer.is_success:
+        raise SystemTestError(f"emulator {method} /_emulator{path} answered HTTP {answer.status_code}")
+    return answer.json()
+
+
+def set_webhook() -> None:
+    """Register the bridge's callback URL (``SYSTEM_WEBHOOK_URL``) as the emulated account's webhook."""
+    emulator_admin("PUT", "/webhook", {"url": env("SYSTEM_WEBHOOK_URL")})
+
+
+def check_jobs_once(expected_assets: int) -> None:
     """Check with the emulator that every job was submitted exactly once per asset and kind.
 
-    :param admin_url: the emulator's admin root (``.../_emulator``).
     :param expected_assets: how many videos were processed.
     """
-    stats = httpx.get(f"{admin_url.rstrip('/')}/stats", timeout=10).json()
+    stats = emulator_admin("GET", "/stats")
     by_asset: dict[str, dict[str, int]] = stats.get("jobs_by_asset", {})
     repeated = {asset: kinds for asset, kinds in by_asset.items() if any(n != 1 for n in kinds.values())}
     if repeated:
@@ -379,9 +431,9 @@ def run_pipeline(timeout: float) -> None:
     wanted = {PIPELINE_DAG: [run_id], BACKFILL_DAG: backfill_runs}
     api.wait_for_runs(wanted, timeout)
     api.report_hosts(wanted)
-    check_outputs(output)
-    check_outputs(backfill_output)
-    check_jobs_once(env("SYSTEM_EMULATOR_ADMIN"), expected_assets=1 + len(daily))
+    check_outputs(output, "summary.json", expected=1)
+    check_outputs(backfill_output, "result.json", expected=len(daily))
+    check_jobs_once(expected_assets=1 + len(daily))
 
 
 WORKLOAD_RE = re.compile(
@@ -402,20 +454,21 @@ def evidence(process_logs: Path, task_logs: Path) -> None:
     :param task_logs: Airflow's task log folder (``$AIRFLOW_HOME/logs``).
     """
     names: dict[str, str] = {}
-    ran: list[str] = []
+    states: dict[str, list[str]] = {}
     for line in (process_logs / "celery-worker.log").read_text(errors="replace").splitlines():
         if match := WORKLOAD_RE.search(line):
             ti_id, task_id, dag_id, map_index = match.groups()
             names[ti_id] = f"{dag_id}.{task_id}" + (f"[{map_index}]" if map_index != "-1" else "")
         elif match := FINISHED_RE.search(line):
             state, ti_id = match.groups()
-            ran.append(f"{names.get(ti_id, ti_id)} -> {state}")
-    say(f"evidence: the Celery worker executed {len(ran)} task workloads (celery-worker.log):")
-    for entry in ran:
+            states.setdefault(ti_id, []).append(state)
+    ran = [f"{names.get(ti_id, ti_id)}: {' -> '.join(seen)}" for ti_id, seen in states.items()]
+    say(f"evidence: the Celery worker ran {len(ran)} task instances (celery-worker.log; state per run):")
+    for entry in sorted(ran):
         say(f"    {entry}")
     if not ran:
         raise SystemTestError("the Celery worker's log shows no task it executed")
-    if not any(entry.endswith("-> deferred") for entry in ran):
+    if not any("deferred" in seen for seen in states.values()):
         raise SystemTestError("no task deferred: nothing waited in the triggerer")
 
     fired: list[str] = []
@@ -431,11 +484,17 @@ def evidence(process_logs: Path, task_logs: Path) -> None:
         if started is None or done is None:
             continue
         job = path.name.rsplit(".", 2)[-2]
-        loggers = sorted({str(r.get("logger")) for r in records if r.get("logger")})
+        triggers = sorted(
+            {str(r["logger"]).rsplit(".", 1)[-1] for r in records if "Trigger" in str(r.get("logger"))}
+        )
+        found = re.search(r"'status': '(\w+)'", str(done.get("result")))
+        status = found.group(1) if found else "?"
+        map_index = done.get("map_index", -1)
         fired.append(
-            f"{done.get('dag_id')}.{done.get('task_id')} (triggerer job {job}): started "
-            f"{started['timestamp'][11:19]}, fired {done['timestamp'][11:19]} {done.get('result')} "
-            f"[{', '.join(loggers)}]"
+            f"{done.get('dag_id')}.{done.get('task_id')}"
+            + (f"[{map_index}]" if map_index not in (-1, None) else "")
+            + f" {done.get('run_id')}: {'/'.join(triggers) or 'trigger'} in triggerer job {job}, started "
+            f"{started['timestamp'][11:19]}, fired {done['timestamp'][11:19]} ({status})"
         )
     say(f"evidence: the triggerer ran {len(fired)} triggers to their event (task logs *.log.trigger.*.log):")
     for entry in fired:
@@ -456,6 +515,7 @@ def main(argv: list[str] | None = None) -> int:
     wait = sub.add_parser("wait-http")
     wait.add_argument("url")
     wait.add_argument("--timeout", type=float, default=120)
+    sub.add_parser("set-webhook")
     sub.add_parser("smoke")
     sub.add_parser("pipeline")
     proof = sub.add_parser("evidence")
@@ -468,6 +528,8 @@ def main(argv: list[str] | None = None) -> int:
             print(" ".join(str(p) for p in free_ports(args.count)))
         elif args.command == "wait-http":
             wait_http(args.url, args.timeout)
+        elif args.command == "set-webhook":
+            set_webhook()
         elif args.command == "evidence":
             evidence(args.process_logs, args.task_logs)
         elif args.command == "smoke":
