@@ -277,7 +277,7 @@ async def _submit(request: Request, kind: str) -> Response:
     state.stats.spend(cost)
     job_id = state.store.new_task_id()
     job = state.stats.add_job(job_id, kind, asset_id, **params)
-    state.spawn(jobs.run_job(state, job, asset, params))
+    state.spawn(jobs.run_job(state, job, asset, params, state.faults.decide_job()))
     return envelope.ok(state.settings.success_code, {"task_id": job_id})
 
 

@@ -17,7 +17,6 @@ import httpx
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from airflow_provider_mavi.emulator.faults import FaultInjector
     from airflow_provider_mavi.emulator.settings import EmulatorSettings
     from airflow_provider_mavi.emulator.stats import Stats
 
@@ -29,7 +28,6 @@ class CallbackSender:
 
     :param settings: attempts, backoff and timeout.
     :param stats: where deliveries are counted.
-    :param faults: decides delays, drops and duplicates.
     :param webhook: returns the account's current webhook URL (read at delivery time).
     """
 
@@ -37,13 +35,11 @@ class CallbackSender:
         self,
         settings: EmulatorSettings,
         stats: Stats,
-        faults: FaultInjector,
         webhook: Callable[[], str | None],
     ) -> None:
         """Store the collaborators; the HTTP client is made on first use, inside the running loop."""
         self._settings = settings
         self._stats = stats
-        self._faults = faults
         self._webhook = webhook
         self._client: httpx.AsyncClient | None = None
 
@@ -53,21 +49,24 @@ class CallbackSender:
             await self._client.aclose()
             self._client = None
 
-    async def send(self, body: dict[str, Any], job: dict[str, Any]) -> None:
-        """Deliver ``body`` for ``job``, applying the delay, drop and duplicate faults.
+    async def send(
+        self, body: dict[str, Any], job: dict[str, Any], faults: dict[str, dict[str, Any] | None]
+    ) -> None:
+        """Deliver ``body`` for ``job``, applying the delay, drop and duplicate faults decided for it.
 
         :param body: the callback JSON.
         :param job: the job's stats record; ``callback`` is set to the outcome.
+        :param faults: the job's fault decisions (see ``FaultInjector.decide_job``).
         """
-        delay = self._faults.decide("callback_delay")
+        delay = faults.get("callback_delay")
         if delay is not None:
             await asyncio.sleep(float(delay["seconds"]))
-        if self._faults.decide("drop_callback") is not None:
+        if faults.get("drop_callback") is not None:
             self._stats.count_callback("dropped")
             job["callback"] = "dropped"
             log.info("callback for job %s dropped (fault)", body.get("task_id"))
             return
-        duplicate = self._faults.decide("duplicate_callback")
+        duplicate = faults.get("duplicate_callback")
         copies = max(1, int(duplicate["copies"])) if duplicate is not None else 1
         outcome = "failed"
         for _ in range(copies):

@@ -149,6 +149,12 @@ class FaultInjector:
         with self._lock:
             return {name: rule.as_dict() for name, rule in self._rules.items()}
 
+    def decide_job(self) -> dict[str, dict[str, Any] | None]:
+        """Decide every job fault at once, when the job is accepted (so the order of requests, not of
+        completions, decides: runs with the same seed and the same requests get the same faults).
+        """
+        return {name: self.decide(name) for name in JOB_FAULTS}
+
     def decide(self, name: str, endpoint: str | None = None) -> dict[str, Any] | None:
         """Return the fault's options if it fires for this event, else ``None``.
 

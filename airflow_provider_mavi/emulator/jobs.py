@@ -64,16 +64,23 @@ def job_cost(kind: str, asset: Asset, params: dict[str, Any]) -> float:
     return 0.0
 
 
-async def run_job(state: EmulatorState, job: dict[str, Any], asset: Asset, params: dict[str, Any]) -> None:
+async def run_job(
+    state: EmulatorState,
+    job: dict[str, Any],
+    asset: Asset,
+    params: dict[str, Any],
+    faults: dict[str, dict[str, Any] | None],
+) -> None:
     """Do a job's work, then deliver its callback (or a failure callback).
 
     :param state: the account.
     :param job: the job's stats record (``job_id``, ``kind``).
     :param asset: the asset it works on.
     :param params: the request's parameters (``model``, ``speaker``).
+    :param faults: the job's fault decisions, made when it was accepted.
     """
     code = state.settings.success_code
-    failure = state.faults.decide("failure_callback")
+    failure = faults.get("failure_callback")
     if failure is not None:
         body = _failure(job["job_id"], int(failure["code"]), str(failure["msg"]))
     else:
@@ -85,7 +92,7 @@ async def run_job(state: EmulatorState, job: dict[str, Any], asset: Asset, param
             body = _failure(job["job_id"], 500, f"Processing failed: {exc}")
     job["state"] = "failed" if body["message"] != "SUCCESS" else "succeeded"
     job["completed_at"] = utc_now()
-    await state.sender.send(body, job)
+    await state.sender.send(body, job, faults)
 
 
 def _failure(task_id: str, code: int, msg: str) -> dict[str, Any]:

@@ -55,7 +55,7 @@ class EmulatorState:
         self.limiter = SlidingWindowLimiter(settings.qps)
         self.webhook_url: str | None = settings.webhook_url
         self.executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="mavi-emulator")
-        self.sender = CallbackSender(settings, self.stats, self.faults, lambda: self.webhook_url)
+        self.sender = CallbackSender(settings, self.stats, lambda: self.webhook_url)
         self.signed_uploads: dict[str, str] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 

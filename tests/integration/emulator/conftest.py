@@ -25,7 +25,9 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "small": make_sample_video(root / "small.mp4", seconds=6, width=320, height=240, fps=10),
         "wide": make_sample_video(root / "wide.mp4", seconds=3.5, width=640, height=360, fps=5),
         "hd": make_sample_video(root / "hd.mp4", seconds=2, width=1280, height=720, fps=5),
-        "silent": make_sample_video(root / "silent.mp4", seconds=2, width=160, height=120, fps=5, audio=False),
+        "silent": make_sample_video(
+            root / "silent.mp4", seconds=2, width=160, height=120, fps=5, audio=False
+        ),
         "not_video": not_video,
     }
 
@@ -69,7 +71,10 @@ def upload(server: EmulatorServer, path: Path, name: str | None = None) -> str:
     """Upload a file by multipart POST and return the asset id."""
     with path.open("rb") as handle:
         answer = httpx.post(
-            f"{server.base_url}/upload", files={"file": (name or path.name, handle)}, headers=auth(), timeout=30
+            f"{server.base_url}/upload",
+            files={"file": (name or path.name, handle)},
+            headers=auth(),
+            timeout=30,
         )
     assert answer.status_code == 200, answer.text
     return str(answer.json()["data"]["asset_id"])

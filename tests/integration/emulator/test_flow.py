@@ -23,7 +23,8 @@ def _duration(path) -> float:
 def test_upload_extract_download_frames(server, receiver, videos, api, name):
     video = videos[name]
     asset_id = api.upload(server, video)
-    assert asset_id.startswith("re_") and asset_id[3:].isdigit()
+    assert asset_id.startswith("re_")
+    assert asset_id[3:].isdigit()
     entry = api.wait_status(server, asset_id)
     assert entry == {
         "extension": "mp4",
@@ -34,25 +35,33 @@ def test_upload_extract_download_frames(server, receiver, videos, api, name):
         "create_time": entry["create_time"],
         "modify_time": entry["modify_time"],
     }
-    assert entry["create_time"].isdigit() and entry["modify_time"] >= entry["create_time"]
+    assert entry["create_time"].isdigit()
+    assert entry["modify_time"] >= entry["create_time"]
 
     answer = api.post(server, "/video/extract-frames", {"asset_id": asset_id})
     assert answer.status_code == 200
     body = answer.json()
-    assert body["code"] == 200 and body["msg"] == "success" and body["success"] is True and body["failed"] is False
+    assert body["code"] == 200
+    assert body["msg"] == "success"
+    assert body["success"] is True
+    assert body["failed"] is False
     job_id = body["data"]["task_id"]
-    assert len(job_id) == 32 and set(job_id) <= TASK_ID_CHARS
+    assert len(job_id) == 32
+    assert set(job_id) <= TASK_ID_CHARS
 
     callback = receiver.wait_for(job_id)
     assert set(callback) == {"code", "message", "data", "task_id"}
-    assert callback["code"] == 200 and callback["message"] == "SUCCESS" and callback["task_id"] == job_id
+    assert callback["code"] == 200
+    assert callback["message"] == "SUCCESS"
+    assert callback["task_id"] == job_id
     group = callback["data"]["asset_id"]
     frames = callback["data"]["asset_ch_ids"]
     assert group.startswith("im_")
     expected = math.ceil(_duration(video) - 1e-6)  # one frame per second
     assert frames == [f"imc_{group[3:]}_{i}" for i in range(expected)]
     headers = receiver.headers[-1]
-    assert headers["Content-Type"] == "application/json" and int(headers["Content-Length"]) > 0
+    assert headers["Content-Type"] == "application/json"
+    assert int(headers["Content-Length"]) > 0
 
     width, height = {"small": (320, 240), "wide": (640, 360), "hd": (1280, 720)}[name]
     zipped = httpx.get(f"{server.base_url}/{group}/download", headers=api.auth(), timeout=30)
@@ -67,7 +76,8 @@ def test_upload_extract_download_frames(server, receiver, videos, api, name):
     for member in names:
         with Image.open(archive.open(member)) as image:
             image.load()
-            assert image.format == "JPEG" and image.size == (width, height)
+            assert image.format == "JPEG"
+            assert image.size == (width, height)
 
     meta = httpx.get(f"{server.base_url}/{group}/metadata", headers=api.auth()).json()["data"]
     assert meta["total"] == expected
@@ -75,14 +85,16 @@ def test_upload_extract_download_frames(server, receiver, videos, api, name):
     assert all(r["extension"] == "jpg" and r["upload_status"] == "SUCCESS" for r in meta["resource"])
 
     one = httpx.get(f"{server.base_url}/{frames[-1]}/download", headers=api.auth())
-    assert one.status_code == 200 and one.headers["content-type"] == "image/jpeg"
+    assert one.status_code == 200
+    assert one.headers["content-type"] == "image/jpeg"
     assert int(one.headers["content-length"]) == len(one.content)
     assert one.headers["content-disposition"].startswith("attachment;")
     assert one.content == archive.read(names[-1])
     with Image.open(io.BytesIO(one.content)) as image:
         assert image.size == (width, height)
     single = httpx.get(f"{server.base_url}/{frames[0]}/metadata", headers=api.auth()).json()["data"]
-    assert single["total"] == 1 and single["resource"][0]["asset_id"] == frames[0]
+    assert single["total"] == 1
+    assert single["resource"][0]["asset_id"] == frames[0]
     assert single["resource"][0]["file_size"] == str(len(archive.read(names[0])))
 
 
@@ -99,14 +111,17 @@ def test_original_download_is_the_uploaded_bytes(server, videos, api):
 def test_video_description_callback_matches_section_3_2(server, receiver, videos, api):
     asset_id = api.ready(server, videos["small"])
     job_id = api.post(
-        server, "/transcriptions/async-generate-video", {"asset_id": asset_id, "model": "gemini-2.5-flash-lite"}
+        server,
+        "/transcriptions/async-generate-video",
+        {"asset_id": asset_id, "model": "gemini-2.5-flash-lite"},
     ).json()["data"]["task_id"]
     callback = receiver.wait_for(job_id)
     assert set(callback) == {"code", "message", "data", "task_id"}
     assert (callback["code"], callback["message"], callback["task_id"]) == (200, "SUCCESS", job_id)
     outer = callback["data"]
     assert set(outer) == {"data", "msg", "success"}
-    assert outer["success"] is True and "no vision model" in outer["msg"]
+    assert outer["success"] is True
+    assert "no vision model" in outer["msg"]
     inner = outer["data"]
     assert set(inner) == {"data", "error_rate", "usage_metadata"}
     assert inner["error_rate"] == 0.0
@@ -115,14 +130,17 @@ def test_video_description_callback_matches_section_3_2(server, receiver, videos
     for segment in segments:
         assert set(segment) == {"start_time", "end_time", "transcript"}
         assert segment["transcript"].startswith("Measured ")
-        assert "brightness" in segment["transcript"] and "dominant colours" in segment["transcript"]
+        assert "brightness" in segment["transcript"]
+        assert "dominant colours" in segment["transcript"]
         assert "red" in segment["transcript"]  # the sample's red box is measured
     usage = inner["usage_metadata"]
     assert set(usage) == {"duration", "model", "output_tokens", "prompt_tokens"}
     assert usage["model"] == "gemini-2.5-flash-lite"
-    assert isinstance(usage["duration"], float) and 0 < usage["duration"] < 60
+    assert isinstance(usage["duration"], float)
+    assert 0 < usage["duration"] < 60
     words = sum(len(s["transcript"].replace(";", " ; ").split()) for s in segments)
-    assert usage["output_tokens"] >= words > 0 and usage["prompt_tokens"] > 0
+    assert usage["output_tokens"] >= words > 0
+    assert usage["prompt_tokens"] > 0
 
     # Deterministic: the same video described again gives the same texts and token counts.
     again = api.post(
@@ -144,12 +162,18 @@ def test_audio_transcription_reports_measured_levels(server, receiver, videos, a
     job_id = api.post(server, "/transcriptions/async-generate-audio", body).json()["data"]["task_id"]
     callback = receiver.wait_for(job_id)
     assert (callback["code"], callback["message"], callback["task_id"]) == (200, "SUCCESS", job_id)
-    assert callback["data"]["success"] is True and "no speech recognition" in callback["data"]["msg"]
+    assert callback["data"]["success"] is True
+    assert "no speech recognition" in callback["data"]["msg"]
     inner = callback["data"]["data"]
     assert set(inner) == {"data", "usage_metadata"}
     items = inner["data"]
     # The sample's tone is silent every third second: sound 0-2 s, silence 2-3 s, sound 3-5 s, silence 5-6 s.
-    assert [(i["start_time"], i["end_time"]) for i in items] == [(0.0, 2.0), (2.0, 3.0), (3.0, 5.0), (5.0, 6.0)]
+    assert [(i["start_time"], i["end_time"]) for i in items] == [
+        (0.0, 2.0),
+        (2.0, 3.0),
+        (3.0, 5.0),
+        (5.0, 6.0),
+    ]
     for item in items:
         assert set(item) == {"start_time", "end_time", "text", "speaker"}
         silent = item["text"].startswith("[silence")
@@ -175,8 +199,10 @@ def test_signed_url_upload(server, videos, api, method):
     answer = api.post(server, "/upload/signed-url", {"original_filename": "clip.mp4"})
     assert answer.status_code == 200
     data = answer.json()["data"]
-    assert set(data) == {"asset_id", "signed_url", "expires_in"} and data["expires_in"] == 93600
-    assert data["signed_url"].startswith(server.root_url) and len(data["signed_url"].rsplit("/", 1)[1]) >= 40
+    assert set(data) == {"asset_id", "signed_url", "expires_in"}
+    assert data["expires_in"] == 93600
+    assert data["signed_url"].startswith(server.root_url)
+    assert len(data["signed_url"].rsplit("/", 1)[1]) >= 40
     assert api.wait_status(server, data["asset_id"], timeout=0)["upload_status"] == "WAITING"
     content = videos["small"].read_bytes()
     if method == "POST":
@@ -185,8 +211,10 @@ def test_signed_url_upload(server, videos, api, method):
         sent = httpx.put(data["signed_url"], content=content, headers={"Content-Type": "video/mp4"})
     assert sent.status_code == 200
     entry = api.wait_status(server, data["asset_id"])
-    assert entry["upload_status"] == "SUCCESS" and entry["file_size"] == str(len(content))
-    assert entry["original_filename"] == "clip" and entry["extension"] == "mp4"
+    assert entry["upload_status"] == "SUCCESS"
+    assert entry["file_size"] == str(len(content))
+    assert entry["original_filename"] == "clip"
+    assert entry["extension"] == "mp4"
     again = httpx.put(data["signed_url"], content=b"other bytes")
     assert again.status_code == 403  # one use only
     assert httpx.get(f"{server.base_url}/{data['asset_id']}/download", headers=api.auth()).content == content
@@ -199,7 +227,13 @@ def test_delete_removes_the_asset(server, videos, api):
     assert answer.json() == {"code": 200, "msg": "success", "data": None, "success": True, "failed": False}
     gone = httpx.get(f"{server.base_url}/{asset_id}/metadata", headers=api.auth())
     assert gone.status_code == 400
-    assert gone.json() == {"code": 400, "msg": "Asset not found", "data": None, "success": False, "failed": True}
+    assert gone.json() == {
+        "code": 400,
+        "msg": "Asset not found",
+        "data": None,
+        "success": False,
+        "failed": True,
+    }
     assert not list((server.settings.data_dir / "uploads").glob(f"{asset_id}*"))
 
 
@@ -214,7 +248,9 @@ def test_stats_count_requests_jobs_and_callbacks(server, receiver, videos, api):
     assert stats["jobs_by_asset"] == {asset_id: {"extract_frames": 1}}
     (job,) = stats["jobs"]
     assert {k: job[k] for k in ("job_id", "kind", "asset_id")} == {
-        "job_id": job_id, "kind": "extract_frames", "asset_id": asset_id
+        "job_id": job_id,
+        "kind": "extract_frames",
+        "asset_id": asset_id,
     }
     assert job["submitted_at"].endswith("+00:00")
     assert stats["callbacks"] == {"sent": 1, "delivered": 1, "failed": 0, "dropped": 0}
