@@ -95,16 +95,13 @@ def _faults(args: argparse.Namespace) -> dict[str, Any]:
     return faults
 
 
-def _serve(args: argparse.Namespace) -> int:
-    """Run the server until interrupted.
+def _settings(args: argparse.Namespace) -> EmulatorSettings:
+    """Build the settings from the arguments (the key from the environment when not given).
 
     :param args: parsed arguments.
+    :raises ValueError: when a setting is invalid.
     """
-    import uvicorn
-
-    from airflow_provider_mavi.emulator.app import create_app
-
-    settings = EmulatorSettings.from_env(
+    return EmulatorSettings.from_env(
         api_key=args.api_key,
         webhook_url=args.webhook_url,
         qps=args.qps,
@@ -121,12 +118,6 @@ def _serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         faults=_faults(args),
     )
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # uvicorn's access log would print signed-upload tokens; the emulator logs ids and statuses itself.
-    uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_level=args.log_level, access_log=False
-    )
-    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -149,11 +140,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(path)
         return 0
+    import uvicorn
+
+    from airflow_provider_mavi.emulator.app import create_app
+
     try:
-        return _serve(args)
-    except (ValueError, json.JSONDecodeError) as exc:
+        app = create_app(_settings(args))
+    except ValueError as exc:  # includes a bad --faults (JSON or fault configuration)
         parser.error(str(exc))
-    return 2
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # uvicorn's access log would print signed-upload tokens; the emulator logs ids and statuses itself.
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
 
 
 if __name__ == "__main__":

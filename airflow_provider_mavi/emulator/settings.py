@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
+from airflow_provider_mavi.emulator.faults import FaultInjector
+
 API_KEY_ENV = "MAVI_EMULATOR_API_KEY"
 
 
@@ -63,6 +65,7 @@ class EmulatorSettings:
             raise ValueError("qps, frame_interval and segment_seconds must be positive")
         if self.callback_attempts < 1 or self.workers < 1:
             raise ValueError("callback_attempts and workers must be at least 1")
+        FaultInjector().configure(self.faults)  # raises FaultConfigError (a ValueError) naming the problem
         if self.data_dir is not None:
             self.data_dir = Path(self.data_dir)
 

@@ -31,29 +31,32 @@ class ZipMember:
     crc32: int
 
 
+def _flags(name: str) -> int:
+    """Return the general-purpose flags: bit 11 marks a UTF-8 name.
+
+    :param name: the member's name.
+    """
+    return 0 if name.isascii() else 0x0800
+
+
 def _local_header(member: ZipMember) -> bytes:
-    """Return the local file header of a member.
+    """Return the local file header of a member (version 2.0, stored, sizes and CRC known).
 
     :param member: the member.
     """
     name = member.name.encode()
-    return (
-        struct.pack(
-            "<IHHHHHIIIHH",
-            0x04034B50,
-            20,
-            0,
-            0,
-            _DOS_TIME,
-            _DOS_DATE,
-            member.crc32,
-            member.size,
-            member.size,
-            len(name),
-            0,
-        )
-        + name
+    fixed = (
+        0x04034B50,
+        20,
+        _flags(member.name),
+        0,
+        _DOS_TIME,
+        _DOS_DATE,
+        member.crc32,
+        member.size,
+        member.size,
     )
+    return struct.pack("<IHHHHHIIIHH", *fixed, len(name), 0) + name
 
 
 def _central_header(member: ZipMember, offset: int) -> bytes:
@@ -63,29 +66,9 @@ def _central_header(member: ZipMember, offset: int) -> bytes:
     :param offset: where its local header starts.
     """
     name = member.name.encode()
-    return (
-        struct.pack(
-            "<IHHHHHHIIIHHHHHII",
-            0x02014B50,
-            20,
-            20,
-            0,
-            0,
-            _DOS_TIME,
-            _DOS_DATE,
-            member.crc32,
-            member.size,
-            member.size,
-            len(name),
-            0,
-            0,
-            0,
-            0,
-            0o100644 << 16,
-            offset,
-        )
-        + name
-    )
+    fixed = (0x02014B50, 20, 20, _flags(member.name), 0, _DOS_TIME, _DOS_DATE, member.crc32, member.size)
+    tail = (member.size, len(name), 0, 0, 0, 0, 0o100644 << 16, offset)
+    return struct.pack("<IHHHHHHIIIHHHHHII", *fixed, *tail) + name
 
 
 def zip_size(members: list[ZipMember]) -> int:

@@ -1,0 +1,59 @@
+"""The emulator stands alone: nothing from the rest of the provider, no Airflow, and keys stay hidden."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_mavi.emulator.settings import API_KEY_ENV, EmulatorSettings
+
+EMULATOR = Path(__file__).resolve().parents[3] / "airflow_provider_mavi" / "emulator"
+
+
+def test_imports_nothing_from_the_rest_of_the_provider():
+    for source in EMULATOR.glob("*.py"):
+        tree = ast.parse(source.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            for name in names:
+                assert name.split(".")[0] != "airflow", (source.name, name)
+                if name.startswith("airflow_provider_mavi"):
+                    assert name.startswith("airflow_provider_mavi.emulator"), (source.name, name)
+
+
+def test_loading_it_does_not_load_airflow():
+    code = (
+        "import sys, airflow_provider_mavi.emulator.app, airflow_provider_mavi.emulator.testing, "
+        "airflow_provider_mavi.emulator.cli, airflow_provider_mavi.emulator.pytest_plugin\n"
+        "print(sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_settings_hide_the_key_and_check_values(monkeypatch):
+    settings = EmulatorSettings(api_key="sk-secret-value")
+    assert "sk-secret-value" not in repr(settings)
+    monkeypatch.setenv(API_KEY_ENV, "sk-from-env")
+    assert EmulatorSettings.from_env().api_key == "sk-from-env"
+    monkeypatch.delenv(API_KEY_ENV)
+    with pytest.raises(ValueError, match="API key is required"):
+        EmulatorSettings.from_env()
+    for bad in (
+        {"success_code": "200"},
+        {"rate_limit_style": 500},
+        {"qps": 0},
+        {"frame_interval": -1},
+        {"callback_attempts": 0},
+        {"faults": {"boom": {}}},
+    ):
+        with pytest.raises(ValueError):
+            EmulatorSettings(api_key="k", **bad)
