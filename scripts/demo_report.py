@@ -62,7 +62,8 @@ def report(summary: dict[str, Any], stats: dict[str, Any] | None) -> list[str]:
         f"  summary:     {local(summary.get('run_dir'))}/summary.json",
         f"  cost:        {money(cost.get('total'))} would have been charged by Mavi "
         f"(extract frames {money(cost.get('extract_frames'))}, "
-        f"video description {money(cost.get('transcribe_video'))})",
+        f"video description {money(cost.get('transcribe_video'))}, "
+        f"frames download {money(cost.get('download_frames'))})",
     ]
     if cost.get("total") is None:
         lines.append("               (a price is unknown when the video's duration could not be measured)")
