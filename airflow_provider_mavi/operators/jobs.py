@@ -156,6 +156,14 @@ class JobLedger:
         self.key = job_key(context)
         self.log = operator.log
 
+    def bridge_key(self, fingerprint: str) -> str:
+        """
+        The key of the bridge's job record: the task instance and what it asked for.
+
+        :param fingerprint: kind, asset and options of the request.
+        """
+        return f"{self.key}|{fingerprint}"
+
     def recorded(
         self, kind: str, asset_id: str, fingerprint: str, callback_timeout: float
     ) -> SubmittedJob | None:
@@ -176,7 +184,7 @@ class JobLedger:
                 self.log.info(
                     "An earlier try submitted Mavi job %s for another request; not re-used", job.job_id
                 )
-        record = self.bridge.find_job(self.key)
+        record = self.bridge.find_job(self.bridge_key(fingerprint))
         if not record or record.get("kind") != kind or record.get("asset_id") != asset_id:
             return None
         submitted = _epoch(record.get("submitted_at"))
@@ -205,7 +213,9 @@ class JobLedger:
                     "Could not record Mavi job %s in the task state store: %s", job.job_id, error
                 )
         try:
-            self.bridge.put_job(job.job_id, kind=job.kind, asset_id=job.asset_id, key=self.key)
+            self.bridge.put_job(
+                job.job_id, kind=job.kind, asset_id=job.asset_id, key=self.bridge_key(job.fingerprint)
+            )
             stored = True
         except BridgeError as error:
             self.log.warning("Could not record Mavi job %s in the bridge: %s", job.job_id, error)

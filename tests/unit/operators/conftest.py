@@ -108,3 +108,96 @@ class Kit:
 def kit() -> type[Kit]:
     """The callback helpers."""
     return Kit
+
+
+class MemoryStateStore:
+    """The task_state_store interface (get/set/delete with retention), kept in memory across 'tries'."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.values.get(key, default)
+
+    def set(self, key: str, value: Any, *, retention: Any = None) -> None:
+        if value is None:
+            raise ValueError("Cannot set value as None")
+        self.values[key] = json.loads(json.dumps(value))  # JSON only, like the real store
+
+    def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+
+class RecordingTI:
+    """The parts of the runtime task instance the operators use: ids and XCom (shared per 'DAG run')."""
+
+    def __init__(self, xcoms: dict[tuple[str, int, str], Any], task_id: str, map_index: int = -1) -> None:
+        self.dag_id = "mavi_unit"
+        self.run_id = "manual__unit"
+        self.task_id = task_id
+        self.map_index = map_index
+        self.try_number = 1
+        self.xcoms = xcoms
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[(self.task_id, self.map_index, key)] = json.loads(json.dumps(value))
+
+    def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **_: Any) -> Any:
+        ids = [task_ids] if isinstance(task_ids, str) else list(task_ids or [self.task_id])
+        found = [v for (t, _m, k), v in sorted(self.xcoms.items(), key=repr) if t in ids and k == key]
+        return found if not isinstance(task_ids, str) else (found[0] if found else None)
+
+
+class Run:
+    """One DAG run's worth of context: XComs shared by its tasks, a state store per task instance."""
+
+    def __init__(self) -> None:
+        self.xcoms: dict[tuple[str, int, str], Any] = {}
+        self.stores: dict[tuple[str, int], MemoryStateStore] = {}
+        self.task_ids: list[str] = []
+
+    def context(
+        self, task_id: str = "task", *, map_index: int = -1, state_store: bool = True
+    ) -> dict[str, Any]:
+        """A fresh context for one try of ``task_id`` (its state store survives tries, like Airflow's)."""
+        if task_id not in self.task_ids:
+            self.task_ids.append(task_id)
+        store = self.stores.setdefault((task_id, map_index), MemoryStateStore())
+        dag = type("Dag", (), {"task_ids": self.task_ids, "dag_id": "mavi_unit"})()
+        context: dict[str, Any] = {"ti": RecordingTI(self.xcoms, task_id, map_index), "dag": dag}
+        if state_store:
+            context["task_state_store"] = store
+        return context
+
+    def xcom(self, task_id: str, key: str, map_index: int = -1) -> Any:
+        return self.xcoms.get((task_id, map_index, key))
+
+
+@pytest.fixture
+def run() -> Run:
+    """A DAG run's context factory."""
+    return Run()
+
+
+@pytest.fixture
+def wired(monkeypatch: pytest.MonkeyPatch, bridge: BridgeServer, tmp_path: Any) -> Iterator[Any]:
+    """The emulator (real media work, qps 20) sending callbacks to the session bridge; `mavi_default` set."""
+    from airflow_provider_mavi.emulator.testing import EmulatorServer
+
+    with EmulatorServer(webhook_url=bridge.callback_url, qps=20, data_dir=tmp_path / "emu") as emulator:
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_MAVI_DEFAULT",
+            json.dumps(
+                {
+                    "conn_type": "mavi",
+                    "host": emulator.base_url,
+                    "password": emulator.api_key,
+                    "extra": {
+                        "bridge_url": bridge.url,
+                        "bridge_token": bridge.token,
+                        "max_requests_per_second": 20,
+                    },
+                }
+            ),
+        )
+        yield emulator
