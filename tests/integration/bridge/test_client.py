@@ -1,0 +1,165 @@
+"""The bridge clients against a real bridge: coalesced batch waits, errors, jobs; the blocking twin."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+
+import httpx
+import pytest
+
+from airflow_provider_mavi.bridge.client import (
+    AsyncBridgeClient,
+    BridgeAuthError,
+    BridgeClient,
+    BridgeError,
+    BridgeUnavailableError,
+    CallbackRecord,
+)
+from airflow_provider_mavi.bridge.testing import BridgeServer
+
+WAIT_LINE = re.compile(r'127\.0\.0\.1:(\d+) - "POST /v1/callbacks/wait HTTP/1\.1"')
+
+
+@pytest.fixture(scope="module")
+def logged_bridge(tmp_path_factory: pytest.TempPathFactory):
+    """A SQLite bridge with its access log on, so the test can count requests and client sockets."""
+    db = tmp_path_factory.mktemp("client") / "bridge.sqlite3"
+    with BridgeServer(db_url=f"sqlite:///{db}", access_log=True) as server:
+        yield server
+
+
+def test_thousand_waiters_share_one_long_poll_and_few_sockets(logged_bridge: BridgeServer) -> None:
+    bridge = logged_bridge
+    ids = [uuid.uuid4().hex for _ in range(1000)]
+    before = len(WAIT_LINE.findall(bridge.output()))
+
+    async def scenario() -> tuple[list[CallbackRecord | None], int, int]:
+        client = AsyncBridgeClient.shared(bridge.url, bridge.token)
+        waiters = [asyncio.create_task(client.wait_for(job, timeout=120)) for job in ids]
+        await asyncio.sleep(1.0)
+        polls_while_waiting = client.batch_requests
+        async with httpx.AsyncClient(limits=httpx.Limits(max_connections=16)) as sender:
+            for start in range(0, len(ids), 16):
+                answers = await asyncio.gather(
+                    *(
+                        sender.post(bridge.callback_url, json={"task_id": j, "code": 200})
+                        for j in ids[start : start + 16]
+                    )
+                )
+                assert all(a.status_code == 200 for a in answers)
+        results = await asyncio.gather(*waiters)
+        total = client.batch_requests
+        await client.aclose()
+        return results, polls_while_waiting, total
+
+    results, polls_while_waiting, total = asyncio.run(scenario())
+    assert [r.job_id if r else None for r in results] == ids
+    assert polls_while_waiting <= 3  # 1,000 waiters, one long-poll (not 1,000 requests)
+    lines = WAIT_LINE.findall(bridge.output())[before:]
+    sockets = set(lines)
+    print(f"1000 waiters: {total} batch polls in all, over {len(sockets)} sockets")
+    assert len(lines) <= total  # a poll cancelled to add new ids gets no access-log line
+    assert total <= len(ids)  # every answered poll carried at least one callback
+    assert len(sockets) <= 10
+
+
+def test_shared_client_is_per_event_loop(logged_bridge: BridgeServer) -> None:
+    async def get() -> tuple[AsyncBridgeClient, AsyncBridgeClient, AsyncBridgeClient]:
+        one = AsyncBridgeClient.shared(logged_bridge.url, logged_bridge.token)
+        two = AsyncBridgeClient.shared(logged_bridge.url + "/", logged_bridge.token)
+        other = AsyncBridgeClient.shared(logged_bridge.url, "another-token-xxxxxxxx")
+        return one, two, other
+
+    first = asyncio.run(get())
+    second = asyncio.run(get())
+    assert first[0] is first[1]
+    assert first[0] is not first[2]
+    assert first[0] is not second[0]
+
+
+def test_async_client_calls(logged_bridge: BridgeServer) -> None:
+    bridge = logged_bridge
+    job = uuid.uuid4().hex
+
+    async def scenario() -> None:
+        client = AsyncBridgeClient.shared(bridge.url, bridge.token)
+        assert await client.get_callback(job) is None
+        assert await client.wait_for(job, timeout=0.3) is None
+        await client.put_job(job, kind="extract_frames", asset_id="re_9", key=f"key-{job}")
+        assert (await client.find_job(f"key-{job}"))["job_id"] == job
+        assert await client.find_job("no-such-key") is None
+        waiting = asyncio.create_task(client.wait_for(job, timeout=30))
+        await asyncio.sleep(0.2)
+        async with httpx.AsyncClient() as sender:
+            await sender.post(bridge.callback_url, json={"task_id": job, "code": 200})
+        record = await waiting
+        assert record == CallbackRecord(
+            job_id=job, received_at=record.received_at, deliveries=1, payload={"task_id": job, "code": 200}
+        )
+        assert (await client.get_callback(job, wait=5)) == record
+        assert (await client.wait_many([job, "other"], wait=1)) == [record]
+        seen, cursor = [], "0"
+        while True:
+            records, cursor = await client.list_callbacks(cursor, 1000)
+            if not records:
+                break
+            seen.extend(r.job_id for r in records)
+        assert job in seen
+        assert (await client.find_job(f"key-{job}"))["state"] == "delivered"
+        await client.abandon_job(job)
+        assert (await client.find_job(f"key-{job}"))["state"] == "abandoned"
+        await client.abandon_job("unknown-job")  # ignored
+        await client.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_async_client_errors(logged_bridge: BridgeServer) -> None:
+    async def scenario() -> None:
+        bad = AsyncBridgeClient(logged_bridge.url, "wrong-token-0123456789")
+        with pytest.raises(BridgeAuthError, match="refused the token"):
+            await bad.get_callback("x")
+        with pytest.raises(BridgeAuthError):
+            await bad.wait_for("x", timeout=5)
+        await bad.aclose()
+        down = AsyncBridgeClient("http://127.0.0.1:9", logged_bridge.token)
+        with pytest.raises(BridgeUnavailableError, match="cannot reach the bridge"):
+            await down.get_callback("x")
+        assert await down.wait_for("x", timeout=1.5) is None  # retried with backoff until the timeout
+        await down.aclose()
+        wrong_path = AsyncBridgeClient(logged_bridge.url + "/nope", logged_bridge.token)
+        with pytest.raises(BridgeError, match="is bridge_url right"):
+            await wrong_path.get_callback("x")
+        await wrong_path.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_blocking_client(logged_bridge: BridgeServer) -> None:
+    bridge = logged_bridge
+    job = uuid.uuid4().hex
+    with BridgeClient(bridge.url, bridge.token) as client:
+        assert client.get_callback(job) is None
+        assert client.wait_for(job, timeout=0.3) is None
+        client.put_job(job, kind="transcribe_audio", asset_id="re_2", key=f"k-{job}")
+        assert client.find_job(f"k-{job}")["state"] == "waiting"
+        httpx.post(bridge.callback_url, json={"task_id": job, "code": 200})
+        record = client.wait_for(job, timeout=10)
+        assert record is not None
+        assert record.payload == {"task_id": job, "code": 200}
+        assert client.find_job(f"k-{job}")["state"] == "delivered"
+        client.abandon_job(job)
+        client.abandon_job("unknown")
+        seen, cursor = [], "0"
+        while True:
+            records, cursor = client.list_callbacks(cursor, 1000)
+            if not records:
+                break
+            seen.extend(r.job_id for r in records)
+        assert job in seen
+    with BridgeClient(bridge.url, "wrong-token-0123456789") as bad, pytest.raises(BridgeAuthError):
+        bad.get_callback(job)
+    with BridgeClient("http://127.0.0.1:9", bridge.token) as down, pytest.raises(BridgeUnavailableError):
+        down.wait_for(job, timeout=0.2)
