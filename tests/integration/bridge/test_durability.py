@@ -26,7 +26,7 @@ def body_for(job_id: str) -> bytes:
 
 
 async def burst(server: BridgeServer) -> tuple[set[str], int]:
-    """Send TOTAL callbacks (retrying like Mavi would) while killing the bridge twice; return the acked ids."""
+    """Send TOTAL callbacks (retrying like Mavi) while killing the bridge twice; return the acked ids."""
     ids = [uuid.uuid4().hex for _ in range(TOTAL)]
     queue: asyncio.Queue[str] = asyncio.Queue()
     for job in ids:
@@ -37,7 +37,7 @@ async def burst(server: BridgeServer) -> tuple[set[str], int]:
 
     async def killer() -> None:
         for threshold in KILL_AFTER:
-            while len(acked) < threshold:
+            while len(acked) < threshold:  # noqa: ASYNC110 (polling a plain set is the point)
                 await asyncio.sleep(0.005)
             await asyncio.to_thread(server.kill)
             await asyncio.sleep(0.2)
