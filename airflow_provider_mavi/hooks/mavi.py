@@ -9,12 +9,15 @@ requests to Mavi: never into a log line, an exception, a repr, or a request to a
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+import certifi
 import httpx
 import requests
 from airflow.sdk import BaseHook, ObjectStoragePath
@@ -187,6 +190,13 @@ def _positive(value: Any, name: str, default: float, conn_id: str) -> float:
     if not number > 0 or number == float("inf"):
         raise ValueError(f"Connection {conn_id!r}: extra {name!r} must be a number > 0, got {value!r}.")
     return number
+
+
+@functools.lru_cache(maxsize=1)
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per process for the async clients: loading the CA bundle takes a while, and a
+    client is made per call (contexts are not bound to an event loop)."""
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 def _requests_failure(exc: requests.RequestException) -> TransportFailure:
@@ -667,7 +677,7 @@ class MaviHook(BaseHook):
         target = join_url(settings.base_url, call.path)
         timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **auth_headers(settings.api_key)}
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, verify=_ssl_context()) as client:
             attempt = 0
             while True:
                 attempt += 1

@@ -40,16 +40,23 @@ def limiter_path(base_url: str, api_key: str, directory: str | os.PathLike[str] 
     return root / f"airflow-mavi-ratelimit-{digest}.sqlite"
 
 
+#: The window is this much longer than the limit says, so the jitter between taking a permit and the request
+#: reaching Mavi does not put N + 1 requests into one of Mavi's one-second windows.
+SAFETY_MARGIN = 1.1
+
+
 def rate_for(requests_per_second: float) -> Rate:
-    """The ``pyrate-limiter`` rate for a requests-per-second figure (``0.5`` gives 1 per 2000 ms).
+    """The ``pyrate-limiter`` rate for a requests-per-second figure, with :data:`SAFETY_MARGIN`.
+
+    ``1`` gives 1 per 1100 ms, ``5`` gives 5 per 1100 ms, ``0.5`` gives 1 per 2200 ms.
 
     :param requests_per_second: permits per second, > 0.
     """
-    if not requests_per_second > 0:
-        raise ValueError(f"max_requests_per_second must be > 0, got {requests_per_second!r}")
+    if not requests_per_second > 0 or requests_per_second == float("inf"):
+        raise ValueError(f"max_requests_per_second must be a number > 0, got {requests_per_second!r}")
     fraction = Fraction(requests_per_second).limit_denominator(1000)
     limit, seconds = fraction.numerator, fraction.denominator
-    return Rate(max(1, limit), max(1, 1000 * seconds))
+    return Rate(max(1, limit), max(1, round(1000 * seconds * SAFETY_MARGIN)))
 
 
 class AccountRateLimiter:
