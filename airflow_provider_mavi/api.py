@@ -15,7 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from email.message import Message
-from email.utils import parsedate_to_datetime
+from email.utils import collapse_rfc2231_value, parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -566,10 +566,21 @@ def filename_from_content_disposition(header: str | None) -> str | None:
     message = Message()
     message["content-disposition"] = header
     try:
-        name = message.get_filename()
+        params = message.get_params(header="content-disposition") or []
     except (ValueError, LookupError, TypeError):
         return None
-    return name if isinstance(name, str) else None
+    plain: str | None = None
+    for key, value in params[1:]:
+        if key.lower() != "filename":
+            continue
+        if isinstance(value, tuple):  # RFC 2231/5987 ``filename*``: preferred (RFC 6266 §4.3)
+            try:
+                return str(collapse_rfc2231_value(value))
+            except (LookupError, UnicodeError, TypeError):
+                continue
+        if plain is None and isinstance(value, str):
+            plain = collapse_rfc2231_value(value)
+    return plain
 
 
 def safe_filename(name: str | None, fallback: str) -> str:
@@ -586,7 +597,7 @@ def safe_filename(name: str | None, fallback: str) -> str:
         return fallback
     name = unicodedata.normalize("NFC", name)
     name = re.split(r"[/\\]", name)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Zl", "Zp"))
+    name = "".join(ch for ch in name if ch.isprintable())  # drops control, format, unassigned, separators
     name = _FORBIDDEN_NAME_CHARS.sub("_", name)
     name = name.strip().lstrip(".").strip().rstrip(". ")
     if not name or _WINDOWS_RESERVED.match(name):
