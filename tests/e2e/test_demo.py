@@ -75,8 +75,12 @@ def test_demo_runs_and_reports(tmp_path: Path) -> None:
     # fresh secrets are never shown; the services it started are gone
     assert "sk-demo-" not in output
     assert not re.search(r"/callbacks/[A-Za-z0-9_-]{20,}", output)
-    for log in (tmp_path / "demo" / "logs").iterdir():
-        assert "sk-demo-" not in log.read_text(errors="replace"), log.name
+    logs = [*(tmp_path / "demo" / "logs").iterdir(), *(tmp_path / "demo" / "airflow" / "logs").rglob("*.log")]
+    assert len(logs) >= 5
+    for log in logs:
+        text = log.read_text(errors="replace")
+        assert "sk-demo-" not in text, log
+        assert not re.search(r"/callbacks/[A-Za-z0-9_-]{20,}", text), log
     assert len(ports(output)) == 2
     assert not any(is_listening(port) for port in ports(output))
     assert "stopped the emulator and the bridge" in output
