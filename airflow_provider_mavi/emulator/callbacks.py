@@ -37,17 +37,17 @@ class CallbackSender:
         stats: Stats,
         webhook: Callable[[], str | None],
     ) -> None:
-        """Store the collaborators; the HTTP client is made on first use, inside the running loop."""
+        """Store the collaborators; the HTTP transport is made on first use, inside the running loop."""
         self._settings = settings
         self._stats = stats
         self._webhook = webhook
-        self._client: httpx.AsyncClient | None = None
+        self._transport: httpx.AsyncHTTPTransport | None = None
 
     async def close(self) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        """Close the HTTP connections."""
+        if self._transport is not None:
+            await self._transport.aclose()
+            self._transport = None
 
     async def send(
         self, body: dict[str, Any], job: dict[str, Any], faults: dict[str, dict[str, Any] | None]
@@ -73,6 +73,32 @@ class CallbackSender:
             outcome = await self._deliver(body)
         job["callback"] = outcome
 
+    async def _post(self, url: str, content: bytes) -> int:
+        """POST JSON bytes to ``url`` and return the status.
+
+        The request goes straight to the transport: ``httpx.AsyncClient`` would log every request URL at
+        INFO, and a webhook URL usually holds the receiver's secret.
+
+        :param url: the webhook URL.
+        :param content: the JSON body.
+        """
+        if self._transport is None:
+            self._transport = httpx.AsyncHTTPTransport()
+        timeout = self._settings.callback_timeout
+        request = httpx.Request(
+            "POST",
+            url,
+            content=content,
+            headers={"Content-Type": "application/json", "User-Agent": "mavi-emulator"},
+            extensions={"timeout": {"connect": timeout, "read": timeout, "write": timeout, "pool": timeout}},
+        )
+        response = await self._transport.handle_async_request(request)
+        try:
+            await response.aread()
+        finally:
+            await response.aclose()
+        return response.status_code
+
     async def _deliver(self, body: dict[str, Any]) -> str:
         """POST ``body`` until a 2xx answer or the attempts run out.
 
@@ -89,16 +115,13 @@ class CallbackSender:
                 self._stats.count_callback("dropped")
                 log.warning("no webhook set: callback for job %s not sent", task_id)
                 return "no_webhook"
-            if self._client is None:
-                self._client = httpx.AsyncClient(timeout=self._settings.callback_timeout)
             self._stats.count_callback("sent")
             try:
-                answer = await self._client.post(
-                    url, content=content, headers={"Content-Type": "application/json"}
+                status: int | str = await asyncio.wait_for(
+                    self._post(url, content), timeout=self._settings.callback_timeout
                 )
-                status: int | str = answer.status_code
-                delivered = 200 <= answer.status_code < 300
-            except httpx.HTTPError as exc:
+                delivered = 200 <= int(status) < 300
+            except (httpx.HTTPError, TimeoutError, ValueError) as exc:
                 status, delivered = type(exc).__name__, False
             if delivered:
                 self._stats.count_callback("delivered")

@@ -33,7 +33,7 @@ def test_serve_takes_the_key_from_the_environment_and_never_prints_it(tmp_path, 
         "--port",
         str(port),
         "--webhook-url",
-        receiver.url,
+        receiver.url + "/s3cret-path-token",
         "--qps",
         "50",
         "--data-dir",
@@ -76,6 +76,7 @@ def test_serve_takes_the_key_from_the_environment_and_never_prints_it(tmp_path, 
         proc.terminate()
         output = proc.communicate(timeout=30)[0]
     assert key not in output
+    assert "s3cret-path-token" not in output  # the webhook URL carries the receiver's secret
     assert "Uvicorn running" in output or "Application startup complete" in output
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import httpx
@@ -186,3 +187,16 @@ def test_probability_faults_are_reproducible_with_a_seed(make_server, receiver, 
     second = _probability_run(make_server, receiver, videos, api, seed=7)
     assert first == second  # same ids, same job ids, same drops
     assert set(first[2]) == {"dropped", "delivered"}
+
+
+def test_logs_never_show_the_key_or_the_webhook_secret(make_server, receiver, videos, api, caplog):
+    caplog.set_level(logging.DEBUG)
+    server = make_server(webhook_url=receiver.url + "/callbacks/webhook-secret-123")
+    asset_id = api.ready(server, videos["silent"])
+    job = _extract(server, api, asset_id)
+    receiver.wait_for(job)
+    _wait_job(server, job)
+    assert "delivered" in caplog.text  # the emulator did log the delivery, by job id
+    assert job in caplog.text
+    assert "webhook-secret-123" not in caplog.text
+    assert api.key not in caplog.text
