@@ -37,7 +37,13 @@ class EmulatorServer:
         self.api_key = api_key
         self.app = create_app(self.settings)
         config = uvicorn.Config(
-            self.app, host=HOST, port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+            self.app,
+            host=HOST,
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
