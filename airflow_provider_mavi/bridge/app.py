@@ -12,7 +12,6 @@ import contextlib
 import hmac
 import ipaddress
 import logging
-import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,6 +21,7 @@ from fastapi.responses import JSONResponse, Response
 
 from airflow_provider_mavi.bridge.intake import Rejection, parse_callback
 from airflow_provider_mavi.bridge.metrics import BridgeMetrics
+from airflow_provider_mavi.bridge.redact import redact_path
 from airflow_provider_mavi.bridge.relay import Relay
 from airflow_provider_mavi.bridge.store import JOB_ID_MAX, Store, WriteResult
 from airflow_provider_mavi.bridge.waits import WaitHub
@@ -38,35 +38,8 @@ log = logging.getLogger("airflow_provider_mavi.bridge")
 
 T = TypeVar("T")
 
-_CALLBACK_PATH = re.compile(r"^(?P<prefix>.*?/(?:callbacks|_noop)/)(?P<secret>[^/]+)/?$")
 MAX_BATCH_IDS = 5000
 MAX_LIST = 1000
-
-
-def redact_path(path: str) -> str:
-    """
-    Replace the secret of a callback path with ``***`` (``/v1/callbacks/...`` paths are left alone).
-
-    :param path: a request path.
-    """
-    match = _CALLBACK_PATH.match(path)
-    if match is None or match.group("prefix").endswith("/v1/callbacks/"):
-        return path
-    return match.group("prefix") + "***"
-
-
-class RedactingAccessLogFilter(logging.Filter):
-    """A logging filter that redacts callback secrets from uvicorn's access log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """
-        Rewrite the path argument of an access record.
-
-        :param record: the log record.
-        """
-        if isinstance(record.args, tuple):
-            record.args = tuple(redact_path(a) if isinstance(a, str) else a for a in record.args)
-        return True
 
 
 class Runtime:

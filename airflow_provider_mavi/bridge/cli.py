@@ -50,7 +50,8 @@ def _settings(args: argparse.Namespace, *, require_secrets: bool) -> BridgeSetti
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from airflow_provider_mavi.bridge.app import RedactingAccessLogFilter, create_app
+    from airflow_provider_mavi.bridge.app import create_app
+    from airflow_provider_mavi.bridge.redact import RedactingFilter
 
     settings = _settings(args, require_secrets=True)
     logging.basicConfig(
@@ -68,7 +69,8 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=5,
         server_header=False,
     )
-    logging.getLogger("uvicorn.access").addFilter(RedactingAccessLogFilter())
+    for name in ("uvicorn.access", "uvicorn.error", "httpx"):
+        logging.getLogger(name).addFilter(RedactingFilter(settings.relay_urls))
     where = f"fd {args.fd}" if args.fd is not None else f"http://{settings.host}:{settings.port}"
     logging.getLogger("airflow_provider_mavi.bridge").info(
         "mavi-bridge: serving on %s (callbacks at /callbacks/<secret>; see `mavi-bridge url`)", where

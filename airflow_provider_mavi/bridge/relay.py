@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from airflow_provider_mavi.bridge.redact import RedactingFilter
+
 if TYPE_CHECKING:
     from airflow_provider_mavi.bridge.metrics import BridgeMetrics
 
@@ -50,6 +52,7 @@ class Relay:
         if not self._urls:
             return
         self._client = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
+        logging.getLogger("httpx").addFilter(RedactingFilter(self._urls))  # httpx logs every request URL
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._work(), name=f"mavi-bridge-relay-{i}") for i in range(4)]
 
