@@ -26,6 +26,11 @@ test: venv system-deps
 demo: venv
 	bash scripts/demo.sh
 
+## The docker-compose topology run natively: PostgreSQL, Redis, Airflow (CeleryExecutor) as separate processes,
+## the bridge and the emulator; the pipeline DAG through the REST API and a two-day backfill. Logs: .system-test/.
+system-test: venv system-deps
+	bash scripts/system-test.sh
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

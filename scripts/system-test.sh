@@ -206,6 +206,9 @@ export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=$TRIGGER_LOG_PORT
 export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=True
 export AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT=$SCHED_HEALTH_PORT
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5
+# One rate-limit bucket for every worker and triggerer process, as the compose stack's shared volume gives.
+export MAVI_RATE_LIMIT_DIR="$RUN/rate-limit"
+mkdir -p "$MAVI_RATE_LIMIT_DIR"
 # The mavi_default connection, the way docker-compose.yaml sets it: from the environment.
 export AIRFLOW_CONN_MAVI_DEFAULT
 AIRFLOW_CONN_MAVI_DEFAULT=$("$BIN/python" - "$EMU_URL/serve/api/v2" "$MAVI_KEY" "$BRIDGE_URL" "$BRIDGE_TOKEN" <<'PY'
@@ -243,8 +246,9 @@ say "Airflow up after $(($(date +%s) - STARTED_AT))s: api-server :$API_PORT, sch
 # ---------------------------------------------------------------- the runs
 export SYSTEM_API_URL="http://127.0.0.1:$API_PORT" SYSTEM_ADMIN_USER=admin SYSTEM_ADMIN_PASSWORD=$ADMIN_PASSWORD
 export SYSTEM_DATA="$RUN/data" SYSTEM_EMULATOR_ADMIN="$EMU_URL/_emulator" SYSTEM_MAVI_KEY=$MAVI_KEY
+export SYSTEM_BRIDGE_URL=$BRIDGE_URL SYSTEM_BRIDGE_TOKEN=$BRIDGE_TOKEN
 "$BIN/python" scripts/system/drive.py "$MODE" || { check_alive; fail "the runs did not pass their checks"; }
-unset SYSTEM_ADMIN_PASSWORD SYSTEM_MAVI_KEY
+unset SYSTEM_ADMIN_PASSWORD SYSTEM_MAVI_KEY SYSTEM_BRIDGE_TOKEN
 check_alive
 
 # ---------------------------------------------------------------- evidence from the logs

@@ -12,8 +12,8 @@ Subcommands:
 
 Settings come from the environment (never from the command line, so no secret shows in ``ps``):
 ``SYSTEM_API_URL``, ``SYSTEM_ADMIN_USER``, ``SYSTEM_ADMIN_PASSWORD``, ``SYSTEM_DATA``,
-``SYSTEM_EMULATOR_ADMIN``, ``SYSTEM_MAVI_KEY``, ``SYSTEM_WEBHOOK_URL``, ``SYSTEM_RUN_TIMEOUT`` (seconds to
-wait for the DAG runs).
+``SYSTEM_EMULATOR_ADMIN``, ``SYSTEM_MAVI_KEY``, ``SYSTEM_WEBHOOK_URL``, ``SYSTEM_BRIDGE_URL``,
+``SYSTEM_BRIDGE_TOKEN``, ``SYSTEM_RUN_TIMEOUT`` (seconds to wait for the DAG runs).
 """
 
 from __future__ import annotations
@@ -380,6 +380,22 @@ def check_jobs_once(expected_assets: int) -> None:
     )
 
 
+def check_bridge_stored_each_callback_once() -> None:
+    """Check that the bridge (on PostgreSQL) holds exactly one delivery for every job the emulator ran."""
+    jobs = [job["job_id"] for job in emulator_admin("GET", "/stats").get("jobs", [])]
+    headers = {"Authorization": f"Bearer {env('SYSTEM_BRIDGE_TOKEN')}"}
+    deliveries = {}
+    for job_id in jobs:
+        answer = httpx.get(f"{env('SYSTEM_BRIDGE_URL')}/v1/callbacks/{job_id}", headers=headers, timeout=10)
+        if answer.status_code != 200:
+            raise SystemTestError(f"the bridge has no callback for job {job_id} (HTTP {answer.status_code})")
+        deliveries[job_id] = answer.json()["deliveries"]
+    repeated = {job_id: n for job_id, n in deliveries.items() if n != 1}
+    if repeated:
+        raise SystemTestError(f"callbacks delivered more than once: {repeated}")
+    say(f"bridge: one stored callback, delivered once, for each of the {len(jobs)} jobs")
+
+
 def run_pipeline(timeout: float) -> None:
     """Trigger the pipeline through the REST API and a two-day backfill; wait; check.
 
@@ -434,6 +450,7 @@ def run_pipeline(timeout: float) -> None:
     check_outputs(output, "summary.json", expected=1)
     check_outputs(backfill_output, "result.json", expected=len(daily))
     check_jobs_once(expected_assets=1 + len(daily))
+    check_bridge_stored_each_callback_once()
 
 
 WORKLOAD_RE = re.compile(
