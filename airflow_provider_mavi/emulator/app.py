@@ -11,6 +11,7 @@ import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, FastAPI, Request
 from starlette.datastructures import UploadFile
@@ -103,6 +104,19 @@ def _new_upload(state: EmulatorState, filename: str | None) -> Asset:
     return state.store.add(Asset(asset_id=asset_id, original_filename=stem, extension=ext, path=path))
 
 
+def _attachment(filename: str) -> str:
+    """Return a ``Content-Disposition`` for a download, RFC 5987-encoded when the name needs it.
+
+    :param filename: the download name.
+    """
+    quoted = quote(filename)
+    return (
+        f'attachment; filename="{filename}"'
+        if quoted == filename
+        else f"attachment; filename*=utf-8''{quoted}"
+    )
+
+
 api = APIRouter(prefix=API_PREFIX)
 
 
@@ -143,7 +157,7 @@ async def signed_url(request: Request) -> Response:
         return envelope.error(400, envelope.LIMIT_MSG)
     asset = _new_upload(state, name)
     token = secrets.token_urlsafe(32)
-    state.signed_uploads[token] = asset.asset_id
+    state.signed_uploads[token] = (asset.asset_id, time.monotonic() + SIGNED_URL_EXPIRES_IN)
     url = str(request.base_url).rstrip("/") + SIGNED_PREFIX + token
     data = {"asset_id": asset.asset_id, "signed_url": url, "expires_in": SIGNED_URL_EXPIRES_IN}
     return envelope.ok(state.settings.success_code, data)
@@ -156,10 +170,12 @@ async def _receive_signed(request: Request, token: str) -> Response:
     :param token: the URL's token.
     """
     state = _state(request)
-    asset_id = state.signed_uploads.pop(token, None)
-    asset = state.store.get(asset_id) if asset_id else None
+    asset_id, expires = state.signed_uploads.pop(token, ("", 0.0))
+    asset = state.store.get(asset_id) if expires > time.monotonic() else None
     if asset is None or asset.path is None:
-        return Response("invalid or already used signed URL", status_code=403, media_type="text/plain")
+        return Response(
+            "invalid, expired or already used signed URL", status_code=403, media_type="text/plain"
+        )
     if request.method == "PUT":
         with asset.path.open("wb") as out:
             async for chunk in request.stream():
@@ -169,7 +185,7 @@ async def _receive_signed(request: Request, token: str) -> Response:
         try:
             file = form.get("file")
             if not isinstance(file, UploadFile):
-                state.signed_uploads[token] = asset.asset_id
+                state.signed_uploads[token] = (asset_id, expires)  # still usable
                 return Response(
                     "multipart field 'file' is required", status_code=400, media_type="text/plain"
                 )
@@ -223,7 +239,7 @@ async def download(asset_id: str, request: Request) -> Response:
     if asset_id.startswith("im_"):
         headers = {
             "Content-Length": str(size),
-            "Content-Disposition": f'attachment; filename="{asset.filename}"',
+            "Content-Disposition": _attachment(asset.filename),
         }
         return StreamingResponse(iter_zip(members), media_type="application/zip", headers=headers)
     assert asset.path is not None

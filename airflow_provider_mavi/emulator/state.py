@@ -56,7 +56,7 @@ class EmulatorState:
         self.webhook_url: str | None = settings.webhook_url
         self.executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="mavi-emulator")
         self.sender = CallbackSender(settings, self.stats, lambda: self.webhook_url)
-        self.signed_uploads: dict[str, str] = {}
+        self.signed_uploads: dict[str, tuple[str, float]] = {}  # token -> (asset id, monotonic expiry)
         self._tasks: set[asyncio.Task[Any]] = set()
 
     async def run_blocking(self, func: Callable[..., T], *args: Any) -> T:

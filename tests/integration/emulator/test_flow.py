@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 import zipfile
 
 import av
@@ -256,3 +257,33 @@ def test_stats_count_requests_jobs_and_callbacks(server, receiver, videos, api):
     assert stats["callbacks"] == {"sent": 1, "delivered": 1, "failed": 0, "dropped": 0}
     assert stats["spend_usd"] == pytest.approx(0.06, abs=1e-4)  # 6 s of video at $0.01/s
     assert stats["rate_limited"] == {}
+
+
+def test_odd_file_names_are_kept_and_encoded(server, receiver, videos, api):
+    asset_id = api.upload(server, videos["silent"], name="../Vidéo été.MP4")
+    entry = api.wait_status(server, asset_id)
+    assert entry["original_filename"] == "Vidéo été"
+    assert entry["extension"] == "mp4"
+    answer = httpx.get(f"{server.base_url}/{asset_id}/download", headers=api.auth())
+    assert answer.status_code == 200
+    assert (
+        answer.headers["content-disposition"] == "attachment; filename*=utf-8''Vid%C3%A9o%20%C3%A9t%C3%A9.mp4"
+    )
+    job = api.post(server, "/video/extract-frames", {"asset_id": asset_id}).json()["data"]["task_id"]
+    group = receiver.wait_for(job)["data"]["asset_id"]
+    zipped = httpx.get(f"{server.base_url}/{group}/download", headers=api.auth())
+    assert zipped.status_code == 200
+    assert zipped.headers["content-disposition"].startswith("attachment; filename*=utf-8''Vid%C3%A9o")
+    names = zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()
+    assert names[0] == "Vidéo été_frame_00000.jpg"
+
+
+def test_signed_url_expires(server, videos, api, monkeypatch):
+    data = api.post(server, "/upload/signed-url", {"original_filename": "late.mp4"}).json()["data"]
+    token = data["signed_url"].rsplit("/", 1)[1]
+    grants = server.app.emulator.signed_uploads
+    grants[token] = (grants[token][0], time.monotonic() - 1)  # as if 26 hours had passed
+    late = httpx.put(data["signed_url"], content=videos["silent"].read_bytes())
+    assert late.status_code == 403
+    assert "expired" in late.text
+    assert api.wait_status(server, data["asset_id"], timeout=0)["upload_status"] == "WAITING"
