@@ -28,6 +28,19 @@ for tool in airflow mavi-emulator mavi-bridge; do
     [ -x "$BIN/$tool" ] || die "$BIN/$tool is missing: run 'make venv' to install the provider with its extras"
 done
 
+# Check what the user gave before anything starts.
+VIDEO=""
+if [ -n "${MAVI_DEMO_VIDEO:-}" ]; then
+    [ -f "$MAVI_DEMO_VIDEO" ] || die "MAVI_DEMO_VIDEO: no file $MAVI_DEMO_VIDEO (give the path of a video file)"
+    VIDEO="$(cd "$(dirname "$MAVI_DEMO_VIDEO")" && pwd)/$(basename "$MAVI_DEMO_VIDEO")"
+fi
+case "$MODEL" in
+    gemini-2.5-flash-lite | gemini-2.5-flash | gemini-2.5-flash-preview-09-2025 | gemini-2.5-flash-lite-preview-09-2025) ;;
+    *) die "MAVI_DEMO_MODEL: $MODEL is not a model Mavi supports (gemini-2.5-flash-lite, gemini-2.5-flash, ...)" ;;
+esac
+[[ "$SECONDS_OF_VIDEO" =~ ^[0-9]+([.][0-9]+)?$ ]] && [ "${SECONDS_OF_VIDEO//[.0]/}" != "" ] \
+    || die "MAVI_DEMO_SECONDS: $SECONDS_OF_VIDEO is not a positive number of seconds"
+
 LOGS="$DEMO_DIR/logs"
 RESULTS="$DEMO_DIR/results"
 mkdir -p "$LOGS" "$RESULTS" "$DEMO_DIR/emulator"
@@ -135,9 +148,7 @@ say "preparing Airflow in $AIRFLOW_HOME (airflow db migrate)"
     || { tail -n 30 "$LOGS/airflow-pools.log" | redact >&2; die "could not create the mavi_api pool"; }
 
 # --- the video --------------------------------------------------------------------------------------------
-if [ -n "${MAVI_DEMO_VIDEO:-}" ]; then
-    VIDEO="$(cd "$(dirname "$MAVI_DEMO_VIDEO")" && pwd)/$(basename "$MAVI_DEMO_VIDEO")"
-    [ -f "$VIDEO" ] || die "MAVI_DEMO_VIDEO: no file $MAVI_DEMO_VIDEO"
+if [ -n "$VIDEO" ]; then
     say "using your video $VIDEO"
 else
     VIDEO="$DEMO_DIR/sample.mp4"

@@ -115,14 +115,28 @@ def test_a_new_video_in_a_done_day_is_the_only_one_submitted(
     assert (archive["output"] / DAYS[2] / "delta" / "result.json").exists()
 
 
-def test_a_day_without_a_folder_succeeds_with_nothing_to_do(
-    backfill: dict[str, Any], airflow_env: Any, services: Any
+def test_the_day_param_picks_a_day_without_a_folder_and_nothing_is_done(
+    backfill: dict[str, Any], airflow_env: Any, services: Any, archive: dict[str, Path]
 ) -> None:
     before = services.stats()
-    run = airflow_env.dags_test("mavi_backfill_historical", backfill["conf"], logical_date="2026-02-27")
+    conf = {**backfill["conf"], "day": "2026-02-27"}
+    run = airflow_env.dags_test("mavi_backfill_historical", conf, logical_date=DAYS[0])
     assert run.succeeded, run.tail()
     assert run.xcom[("find_videos", -1)] == []
+    assert f"no folder {archive['root'].as_uri()}/2026-02-27: nothing to do for 2026-02-27" in run.output
     assert services.stats()["jobs"] == before["jobs"]
+
+
+def test_a_malformed_day_is_rejected_before_any_task(
+    backfill: dict[str, Any], airflow_env: Any, services: Any, archive: dict[str, Path]
+) -> None:
+    before = services.stats()
+    results = sorted(p.relative_to(archive["output"]) for p in archive["output"].rglob("*"))
+    run = airflow_env.dags_test("mavi_backfill_historical", {**backfill["conf"], "day": "03/01/2026"})
+    assert run.returncode != 0
+    assert "03/01/2026" in run.output
+    assert services.stats()["requests"] == before["requests"]
+    assert sorted(p.relative_to(archive["output"]) for p in archive["output"].rglob("*")) == results
 
 
 def test_backfill_create_plans_one_run_per_day(airflow_env: Any, backfill: dict[str, Any]) -> None:

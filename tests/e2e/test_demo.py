@@ -116,3 +116,32 @@ def test_demo_stops_its_services_on_ctrl_c(tmp_path: Path) -> None:
     assert process.returncode != 0
     assert "stopped the emulator and the bridge" in output
     assert not any(is_listening(port) for port in ports(output))
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("MAVI_DEMO_VIDEO", "/no/such/video.mp4", "MAVI_DEMO_VIDEO: no file /no/such/video.mp4"),
+        ("MAVI_DEMO_MODEL", "gpt-4o", "MAVI_DEMO_MODEL: gpt-4o is not a model Mavi supports"),
+        ("MAVI_DEMO_SECONDS", "0", "MAVI_DEMO_SECONDS: 0 is not a positive number of seconds"),
+        ("MAVI_DEMO_SECONDS", "ten", "MAVI_DEMO_SECONDS: ten is not a positive number of seconds"),
+        ("VENV", "/no/such/venv", "no virtual environment at /no/such/venv"),
+    ],
+)
+def test_demo_refuses_bad_settings_before_starting_anything(
+    tmp_path: Path, variable: str, value: str, message: str
+) -> None:
+    env = {**demo_env(tmp_path / "demo"), variable: value}
+    done = subprocess.run(
+        ["bash", str(REPO / "scripts" / "demo.sh")],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"demo: error: {message}" in done.stderr
+    assert "starting" not in done.stdout
+    assert not (tmp_path / "demo").exists(), "nothing is created for a bad setting"

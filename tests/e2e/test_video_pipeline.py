@@ -28,7 +28,8 @@ def pipeline_run(airflow_env: Any, services: Any, make_video: Any, tmp_path_fact
     before = services.stats()
     run = airflow_env.dags_test(
         "mavi_video_pipeline",
-        {"video": str(video), "model": "gemini-2.5-flash", "output": str(output)},
+        # the output as a URL (file://, as s3:// would be), the video as a plain local path
+        {"video": str(video), "model": "gemini-2.5-flash", "output": output.as_uri()},
     )
     assert run.succeeded, run.tail()
     return {"run": run, "output": output, "video": video, "before": before, "after": services.stats()}
@@ -36,6 +37,7 @@ def pipeline_run(airflow_env: Any, services: Any, make_video: Any, tmp_path_fact
 
 def test_frames_are_real_jpegs(pipeline_run: dict) -> None:
     summary = pipeline_run["run"].xcom[("summary", -1)]
+    assert summary["frames_dir"].startswith(pipeline_run["output"].as_uri())
     frames_dir = local(summary["frames_dir"])
     jpegs = sorted(frames_dir.glob("*.jpg")) + sorted(frames_dir.glob("*.jpeg"))
     # one frame per second by default
