@@ -24,6 +24,7 @@ Backfill a range of days (the scheduler runs them)::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -42,6 +43,7 @@ from airflow.sdk import (
     task_group,
 )
 
+from airflow_provider_mavi.api import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
 from airflow_provider_mavi.operators.mavi import (
     MaviDownloadAssetOperator,
     MaviExtractFramesOperator,
@@ -54,12 +56,6 @@ log = logging.getLogger(__name__)
 POOL = "mavi_api"
 MARKER = "result.json"
 VIDEO_SUFFIXES = (".mp4",)
-SUPPORTED_MODELS = [
-    "gemini-2.5-flash-lite",
-    "gemini-2.5-flash",
-    "gemini-2.5-flash-preview-09-2025",
-    "gemini-2.5-flash-lite-preview-09-2025",
-]
 
 
 def storage_path(location: str) -> ObjectStoragePath:
@@ -78,6 +74,20 @@ def safe_name(text: str) -> str:
     :param text: the text to clean.
     """
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "video"
+
+
+def result_folder(stem: str) -> str:
+    """Name a video's result folder: its stem, or when the stem needs cleaning, the cleaned stem and a hash.
+
+    The name depends on that video alone, so it is the same on every run whatever else the day holds, and
+    two stems that clean to the same text (``a b`` and ``a_b``) never share a folder.
+
+    :param stem: the video's file name without its extension.
+    """
+    cleaned = safe_name(stem)
+    if cleaned == stem:
+        return stem
+    return f"{cleaned}-{hashlib.sha256(stem.encode()).hexdigest()[:8]}"
 
 
 def setting(params: dict[str, Any], name: str, default_leaf: str) -> str:
@@ -104,7 +114,9 @@ def setting(params: dict[str, Any], name: str, default_leaf: str) -> str:
     params={
         "root": Param(None, type=["null", "string"], description="Source root holding YYYY-MM-DD/*.mp4."),
         "output": Param(None, type=["null", "string"], description="Where results go (local or URL)."),
-        "model": Param(SUPPORTED_MODELS[0], enum=SUPPORTED_MODELS, description="Video description model."),
+        "model": Param(
+            DEFAULT_VIDEO_MODEL, enum=list(SUPPORTED_VIDEO_MODELS), description="Video description model."
+        ),
         "day": Param(
             None,
             type=["null", "string"],
@@ -131,7 +143,8 @@ def mavi_backfill_historical() -> None:
         videos = sorted(p for p in source.iterdir() if p.name.lower().endswith(VIDEO_SUFFIXES))
         todo: list[dict[str, str]] = []
         for video in videos:
-            out_dir = output / safe_name(video.stem)
+            name = result_folder(video.stem)
+            out_dir = output / name
             if (out_dir / MARKER).exists():
                 log.info("skip %s: results already in %s", video.name, out_dir)
                 continue

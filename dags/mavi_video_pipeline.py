@@ -27,6 +27,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, ObjectStoragePath, Param, dag, get_current_context, task
 
+from airflow_provider_mavi.api import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
 from airflow_provider_mavi.operators.mavi import (
     MaviDownloadAssetOperator,
     MaviExtractFramesOperator,
@@ -39,12 +40,6 @@ log = logging.getLogger(__name__)
 FRAMES = Asset(name="mavi_video_frames", group="mavi")
 TRANSCRIPT = Asset(name="mavi_video_transcript", group="mavi")
 
-SUPPORTED_MODELS = [
-    "gemini-2.5-flash-lite",
-    "gemini-2.5-flash",
-    "gemini-2.5-flash-preview-09-2025",
-    "gemini-2.5-flash-lite-preview-09-2025",
-]
 DEFAULT_OUTPUT = os.path.join(os.environ.get("AIRFLOW_HOME", "~/airflow"), "mavi", "results")
 
 
@@ -81,7 +76,9 @@ def safe_name(text: str) -> str:
             minLength=1,
             description="Local path or object storage URL of the video.",
         ),
-        "model": Param(SUPPORTED_MODELS[0], enum=SUPPORTED_MODELS, description="Video description model."),
+        "model": Param(
+            DEFAULT_VIDEO_MODEL, enum=list(SUPPORTED_VIDEO_MODELS), description="Video description model."
+        ),
         "output": Param(
             DEFAULT_OUTPUT, type="string", minLength=1, description="Local directory or object storage URL."
         ),
