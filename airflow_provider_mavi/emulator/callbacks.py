@@ -124,10 +124,10 @@ class CallbackSender:
             except (httpx.HTTPError, TimeoutError, ValueError) as exc:
                 status, delivered = type(exc).__name__, False
             if delivered:
-                self._stats.count_callback("delivered")
+                self._stats.count_callback("delivered", status)
                 log.info("callback for job %s delivered (attempt %s)", task_id, attempt)
                 return "delivered"
-            self._stats.count_callback("failed")
+            self._stats.count_callback("failed", status)
             log.info("callback for job %s not accepted: %s (attempt %s)", task_id, status, attempt)
             if attempt < self._settings.callback_attempts:
                 await asyncio.sleep(delay)

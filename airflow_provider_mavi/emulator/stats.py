@@ -23,6 +23,7 @@ class Stats:
         self.rate_limited: Counter[str] = Counter()
         self.jobs: list[dict[str, Any]] = []
         self.callbacks: Counter[str] = Counter({"sent": 0, "delivered": 0, "failed": 0, "dropped": 0})
+        self.callback_answers: Counter[str] = Counter()
         self.spend_usd = 0.0
 
     def count_request(self, endpoint: str) -> None:
@@ -61,13 +62,16 @@ class Stats:
             self.jobs.append(record)
         return record
 
-    def count_callback(self, outcome: str) -> None:
+    def count_callback(self, outcome: str, answer: int | str | None = None) -> None:
         """Count one callback event: ``sent``, ``delivered``, ``failed`` or ``dropped``.
 
         :param outcome: the event.
+        :param answer: how the webhook answered a delivery: its HTTP status, or the error's name.
         """
         with self._lock:
             self.callbacks[outcome] += 1
+            if answer is not None:
+                self.callback_answers[str(answer)] += 1
 
     def spend(self, usd: float) -> None:
         """Add to the account's spend.
@@ -90,5 +94,6 @@ class Stats:
                 "jobs": [dict(job) for job in self.jobs],
                 "jobs_by_asset": by_asset,
                 "callbacks": dict(self.callbacks),
+                "callback_answers": dict(self.callback_answers),
                 "spend_usd": round(self.spend_usd, 6),
             }

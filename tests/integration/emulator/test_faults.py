@@ -89,7 +89,9 @@ def test_redelivery_until_2xx_with_backoff(make_server, videos, api):
         job = _extract(server, api, asset_id)
         flaky.wait_for(job, count=3)
         assert _wait_job(server, job)["callback"] == "delivered"
-        assert server.stats()["callbacks"] == {"sent": 3, "delivered": 1, "failed": 2, "dropped": 0}
+        stats = server.stats()
+        assert stats["callbacks"] == {"sent": 3, "delivered": 1, "failed": 2, "dropped": 0}
+        assert stats["callback_answers"] == {"500": 1, "503": 1, "200": 1}
 
 
 def test_redelivery_gives_up_after_the_attempts(make_server, videos, api):
@@ -107,6 +109,7 @@ def test_unreachable_webhook_counts_as_failed(make_server, videos, api):
     job = _extract(server, api, asset_id)
     assert _wait_job(server, job)["callback"] == "failed"
     assert server.stats()["callbacks"]["failed"] == 2
+    assert server.stats()["callback_answers"] == {"ConnectError": 2}
 
 
 def test_server_error_before_creates_no_job(server, videos, api):
