@@ -9,7 +9,11 @@
 ARG AIRFLOW_IMAGE=apache/airflow:3.3.2-python3.11
 FROM ${AIRFLOW_IMAGE}
 
-# Only what the package build needs: the source, its metadata and the pins (see .dockerignore).
+# Only what the package build needs: the source, its metadata and the pins (see .dockerignore), in a folder
+# the airflow user owns (pip builds the package in place).
+USER root
+RUN mkdir -p /opt/airflow-provider-mavi && chown airflow:0 /opt/airflow-provider-mavi
+USER airflow
 COPY --chown=airflow:0 pyproject.toml README.md constraints.txt /opt/airflow-provider-mavi/
 COPY --chown=airflow:0 airflow_provider_mavi /opt/airflow-provider-mavi/airflow_provider_mavi
 
