@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -11,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from airflow_provider_mavi.emulator import envelope
 from airflow_provider_mavi.emulator.faults import FaultConfigError
+from airflow_provider_mavi.emulator.gate import authorized
 
 if TYPE_CHECKING:
     from airflow_provider_mavi.emulator.state import EmulatorState
@@ -22,8 +22,7 @@ def _account(request: Request) -> EmulatorState | None:
     :param request: the request.
     """
     state: EmulatorState = request.app.emulator
-    given = request.headers.get("authorization", "")
-    return state if hmac.compare_digest(given.encode(), state.settings.api_key.encode()) else None
+    return state if authorized(request.scope, state.settings.api_key) else None
 
 
 async def _body(request: Request) -> Any:

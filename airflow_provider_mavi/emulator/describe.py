@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_mavi.emulator.audio import SILENCE_DBFS
+
 if TYPE_CHECKING:
     from airflow_provider_mavi.emulator.audio import AudioRun
     from airflow_provider_mavi.emulator.media import FrameMeasure
@@ -133,7 +135,7 @@ def audio_segments(runs: list[AudioRun], speaker: bool) -> list[dict[str, Any]]:
     items = []
     for run in runs:
         if run.silent:
-            text = f"[silence: level {run.rms_dbfs} dBFS, below {-45.0} dBFS]"
+            text = f"[silence: level {run.rms_dbfs} dBFS, below {SILENCE_DBFS} dBFS]"
         else:
             text = (
                 f"[sound: level {run.rms_dbfs} dBFS RMS, peak {run.peak_dbfs} dBFS; "
