@@ -164,7 +164,7 @@ class _Measurer:
         :param time: the frame's time in seconds.
         :param image: the decoded frame.
         """
-        small = image.convert("RGB").resize(THUMBNAIL, Image.Resampling.BILINEAR)
+        small = image.convert("RGB").resize(THUMBNAIL, Image.Resampling.BILINEAR, reducing_gap=2.0)
         grey = small.convert("L")
         pixels = THUMBNAIL[0] * THUMBNAIL[1]
         brightness = sum(i * n for i, n in enumerate(grey.histogram())) / (255 * pixels)
