@@ -318,7 +318,7 @@ def error_from_response(status: int, body: object, *, call: Call | None = None) 
     if effective == 404 or (
         effective == 400 and text in (ASSET_NOT_FOUND_MESSAGE, RESOURCE_NOT_FOUND_MESSAGE)
     ):
-        hint = "" if envelope else " Check the Base URL (host) of the `mavi` connection."
+        hint = " Check the Base URL (host) of the `mavi` connection." if effective == 404 else ""
         return MaviNotFoundError(f"Mavi: not found (HTTP {effective}){where}{said}.{hint}", **fields)
     if effective >= 500:
         return MaviServerError(f"Mavi server error (HTTP {effective}){where}{said}.", **fields)

@@ -324,13 +324,11 @@ class MaviHook(BaseHook):
         """Check the key with a cheap authenticated call: metadata of an asset that does not exist."""
         try:
             self._send(metadata_call("re_0"), attempts=1)
-        except MaviNotFoundError:
-            return True, "Connection OK: Mavi accepted the API key."
-        except MaviAuthenticationError as error:
+        except MaviNotFoundError as error:
+            if error.status == 400:  # Mavi's own "Asset not found": the key got past authentication
+                return True, "Connection OK: Mavi accepted the API key."
             return False, str(error)
-        except MaviError as error:
-            return False, str(error)
-        except ValueError as error:
+        except (MaviError, ValueError) as error:
             return False, str(error)
         return True, "Connection OK: Mavi accepted the API key."
 

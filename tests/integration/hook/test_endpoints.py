@@ -158,7 +158,8 @@ def test_test_connection_key_refused(hook, mavi_conn):
 
 def test_test_connection_wrong_base_url(hook, mavi_conn):  # nothing routed: the server answers 404
     good, message = hook.test_connection()
-    assert good is True or "Base URL" in message
+    assert good is False
+    assert "Check the Base URL" in message
 
 
 def test_ui_field_behaviour():

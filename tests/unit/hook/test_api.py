@@ -320,3 +320,17 @@ def test_rates():
     for bad in (0, -1, float("nan"), float("inf")):
         with pytest.raises(ValueError, match="must be a number > 0"):
             rate_for(bad)
+
+
+def test_urllib3_debug_lines_lose_their_query_string():
+    import logging
+
+    from airflow_provider_mavi.hooks.mavi import _RedactQueryFilter
+
+    record = logging.LogRecord(
+        "urllib3.connectionpool", logging.DEBUG, __file__, 1, '%s://%s:%s "%s %s %s" %s %s',
+        ("https", "storage.example", 443, "POST", "/b/o?X-Goog-Signature=SECRET", "HTTP/1.1", 200, 0), None,
+    )  # fmt: skip
+    assert _RedactQueryFilter().filter(record)
+    assert "SECRET" not in record.getMessage()
+    assert "/b/o?<redacted>" in record.getMessage()
