@@ -72,6 +72,7 @@ from airflow_provider_mavi.hooks.transfer import (
     Location,
     MultipartFileBody,
     Progress,
+    RawFileBody,
     UploadSource,
     resolve_target,
     upload_source,
@@ -89,7 +90,7 @@ DEFAULT_REQUESTS_PER_SECOND = 1.0
 DEFAULT_SIGNED_UPLOAD_THRESHOLD = 64 * 1024 * 1024
 #: How much of an unexpected JSON or error body is read at most.
 MAX_ERROR_BODY = 1024 * 1024
-SIGNED_URL_CALL = Call("POST", "<signed upload URL>", idempotent=True)
+SIGNED_URL_PATH = "<signed upload URL>"  # stands for the URL in messages: the URL itself is a secret
 
 
 class _RedactQueryFilter(logging.Filter):
@@ -247,6 +248,8 @@ class MaviHook(BaseHook):
     :param limit_attempts: attempts in all when Mavi answers the ambiguous 400 "Request has exceeded
         the limit.".
     :param signed_upload_threshold: files larger than this many bytes use the signed-URL upload.
+    :param signed_upload_method: ``POST`` sends the documented multipart form (field ``file``) to the signed
+        URL; ``PUT`` sends the raw bytes (for storage that signs PUT URLs).
     :param retry_policy: a full :class:`~airflow_provider_mavi.api.RetryPolicy` (overrides the two above).
     """
 
@@ -262,6 +265,7 @@ class MaviHook(BaseHook):
         max_attempts: int = 3,
         limit_attempts: int = 3,
         signed_upload_threshold: int = DEFAULT_SIGNED_UPLOAD_THRESHOLD,
+        signed_upload_method: Literal["POST", "PUT"] = "POST",
         retry_policy: RetryPolicy | None = None,
     ) -> None:
         super().__init__()
@@ -270,6 +274,9 @@ class MaviHook(BaseHook):
             max_attempts=max_attempts, limit_attempts=limit_attempts
         )
         self.signed_upload_threshold = signed_upload_threshold
+        if signed_upload_method not in ("POST", "PUT"):
+            raise ValueError(f"signed_upload_method must be 'POST' or 'PUT', got {signed_upload_method!r}")
+        self.signed_upload_method = signed_upload_method
         self._settings: MaviConnectionSettings | None = None
         self._session: requests.Session | None = None
         self._limiter: AccountRateLimiter | None = None
@@ -370,10 +377,15 @@ class MaviHook(BaseHook):
         asset_id = require_str(data, "asset_id", call=call)
         signed_url = require_str(data, "signed_url", call=call)
         self.log.info("Got a signed upload URL for asset %s", asset_id)
+        body: Callable[[], MultipartFileBody | RawFileBody]
+        if self.signed_upload_method == "PUT":
+            body = lambda: RawFileBody(src, progress=progress)  # noqa: E731
+        else:
+            body = lambda: MultipartFileBody(src, progress=progress)  # noqa: E731
         self._send(
-            SIGNED_URL_CALL,
+            Call(self.signed_upload_method, SIGNED_URL_PATH, idempotent=True),
             url=signed_url,
-            body=lambda: MultipartFileBody(src, progress=progress),
+            body=body,
             authenticate=False,
             envelope=False,
         )
@@ -551,7 +563,7 @@ class MaviHook(BaseHook):
         call: Call,
         *,
         json_body: dict[str, Any] | None = None,
-        body: Callable[[], MultipartFileBody] | None = None,
+        body: Callable[[], MultipartFileBody | RawFileBody] | None = None,
         headers: dict[str, str] | None = None,
         stream: bool = False,
         url: str | None = None,

@@ -163,6 +163,11 @@ class RawFileBody:
         self.source = source
         self._progress = progress
 
+    @property
+    def content_type(self) -> str:
+        """The request's ``Content-Type``: the file's own."""
+        return self.source.content_type
+
     def __len__(self) -> int:
         return self.source.size
 

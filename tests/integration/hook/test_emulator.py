@@ -80,8 +80,9 @@ def test_whole_asset_life_against_the_emulator(emulator, video, tmp_path):
 
 
 @pytest.mark.slow
-def test_signed_url_upload_against_the_emulator(emulator, video):
-    hook = MaviHook()
+@pytest.mark.parametrize("http_method", ["POST", "PUT"])
+def test_signed_url_upload_against_the_emulator(emulator, video, http_method):
+    hook = MaviHook(signed_upload_method=http_method)
     asset_id = hook.upload_file(video, method="signed_url")
     assert hook.wait_for_asset_ready(asset_id, timeout=60, poll_interval=0.5)["asset_id"] == asset_id
     assert hook.test_connection()[0] is True

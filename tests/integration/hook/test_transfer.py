@@ -318,3 +318,23 @@ def test_download_logs_progress(hook, mavi_conn, tmp_path, caplog, capsys, monke
     lines = [line for line in output.splitlines() if f"Downloading {ASSET}:" in line]
     assert len(lines) >= 3
     assert "of 2.9 MiB" in lines[-1]
+
+
+def test_signed_upload_by_raw_put(mavi_conn, tmp_path):
+    data = os.urandom(4000)
+    source = tmp_path / "big.mov"
+    source.write_bytes(data)
+    signed = f"{mavi_conn.origin}/storage/bucket/{ASSET}.mp4?{SIGNATURE}"
+    mavi_conn.route("POST", "/upload/signed-url", ok({"asset_id": ASSET, "signed_url": signed}))
+    mavi_conn.route("PUT", f"//storage/bucket/{ASSET}.mp4", Reply(200))
+    hook = MaviHook(signed_upload_threshold=1000, signed_upload_method="PUT")
+    assert hook.upload_file(source) == ASSET
+    put = mavi_conn.seen("PUT", f"//storage/bucket/{ASSET}.mp4")[0]
+    assert put.body == data
+    assert put.headers["Content-Type"] == "video/quicktime"
+    assert "Authorization" not in put.headers
+
+
+def test_signed_upload_method_is_checked():
+    with pytest.raises(ValueError, match="signed_upload_method"):
+        MaviHook(signed_upload_method="PATCH")  # type: ignore[arg-type]
