@@ -135,3 +135,19 @@ def make_sample_video(
         if audio_stream is not None:
             _write_audio(container, audio_stream, frames / fps)
     return out
+
+
+def make_sample_audio(path: str | os.PathLike[str], seconds: float = 3.0) -> Path:
+    """Write a deterministic audio-only M4A (AAC) with the same tone track as :func:`make_sample_video`.
+
+    :param path: where to write the file (parent folders are created).
+    :param seconds: length in seconds.
+    :return: the path written.
+    """
+    if seconds <= 0:
+        raise ValueError("seconds must be positive")
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(out), mode="w", format="mp4") as container:
+        _write_audio(container, container.add_stream("aac", rate=AUDIO_RATE, layout="mono"), seconds)
+    return out

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_mavi.emulator.samples import make_sample_video
+from airflow_provider_mavi.emulator.samples import make_sample_audio, make_sample_video
 from airflow_provider_mavi.emulator.testing import CallbackReceiver, EmulatorServer
 
 KEY = "sk-mavi-test-0123456789"
@@ -28,6 +28,7 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "silent": make_sample_video(
             root / "silent.mp4", seconds=2, width=160, height=120, fps=5, audio=False
         ),
+        "audio": make_sample_audio(root / "tone.m4a", seconds=3),
         "not_video": not_video,
     }
 

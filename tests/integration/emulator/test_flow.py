@@ -287,3 +287,21 @@ def test_signed_url_expires(server, videos, api, monkeypatch):
     assert late.status_code == 403
     assert "expired" in late.text
     assert api.wait_status(server, data["asset_id"], timeout=0)["upload_status"] == "WAITING"
+
+
+def test_audio_only_upload_transcribes_but_has_no_frames(server, receiver, videos, api):
+    asset_id = api.ready(server, videos["audio"])
+    assert api.wait_status(server, asset_id)["extension"] == "m4a"
+    for path, body in [
+        ("/video/extract-frames", {"asset_id": asset_id}),
+        ("/transcriptions/async-generate-video", {"asset_id": asset_id, "model": "gemini-2.5-flash"}),
+    ]:
+        answer = api.post(server, path, body)
+        assert answer.status_code == 400
+        assert answer.json()["msg"] == "Request has exceeded the limit."
+    job = api.post(server, "/transcriptions/async-generate-audio", {"asset_id": asset_id}).json()["data"]
+    items = receiver.wait_for(job["task_id"])["data"]["data"]["data"]
+    assert [(i["start_time"], i["end_time"]) for i in items] == [(0.0, 2.0), (2.0, 3.0)]
+    download = httpx.get(f"{server.base_url}/{asset_id}/download", headers=api.auth())
+    assert download.headers["content-type"] in ("audio/mp4", "audio/x-m4a", "audio/m4a")
+    assert download.content == videos["audio"].read_bytes()
