@@ -121,7 +121,7 @@ class CallbackSender:
                     self._post(url, content), timeout=self._settings.callback_timeout
                 )
                 delivered = 200 <= int(status) < 300
-            except (httpx.HTTPError, TimeoutError, ValueError) as exc:
+            except (httpx.HTTPError, asyncio.TimeoutError, ValueError) as exc:
                 status, delivered = type(exc).__name__, False
             if delivered:
                 self._stats.count_callback("delivered", status)

@@ -137,11 +137,13 @@ class CallbackReceiver:
     """A small webhook on a free loopback port that records every POST it gets.
 
     :param statuses: statuses to answer in turn (the last one repeats); ``[200]`` by default.
+    :param delay: seconds to wait before answering (a slow webhook).
     """
 
-    def __init__(self, statuses: list[int] | None = None) -> None:
+    def __init__(self, statuses: list[int] | None = None, delay: float = 0.0) -> None:
         """Prepare; nothing listens until :meth:`start`."""
         self.statuses = list(statuses or [200])
+        self.delay = delay
         self.received: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self._cond = threading.Condition()
@@ -159,6 +161,7 @@ class CallbackReceiver:
                         receiver.received.append({"_raw": raw.decode(errors="replace")})
                     receiver.headers.append(dict(self.headers.items()))
                     receiver._cond.notify_all()
+                time.sleep(receiver.delay)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -203,3 +203,14 @@ def test_logs_never_show_the_key_or_the_webhook_secret(make_server, receiver, vi
     assert job in caplog.text
     assert "webhook-secret-123" not in caplog.text
     assert api.key not in caplog.text
+
+
+def test_a_webhook_slower_than_the_timeout_is_not_delivered(make_server, videos, api):
+    with CallbackReceiver(delay=1.0) as slow:
+        server = make_server(
+            webhook_url=slow.url, callback_timeout=0.3, callback_attempts=2, callback_backoff=0.05
+        )
+        asset_id = api.ready(server, videos["silent"])
+        job = _extract(server, api, asset_id)
+        assert _wait_job(server, job)["callback"] == "failed"
+        assert server.stats()["callback_answers"] == {"TimeoutError": 2}
