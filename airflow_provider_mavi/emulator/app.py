@@ -360,5 +360,4 @@ def create_app(settings: EmulatorSettings) -> FastAPI:
     app.include_router(api)
     app.include_router(admin_router())
     app.add_api_route(SIGNED_PREFIX + "{token}", _receive_signed, methods=["POST", "PUT"])
-    app.state.started_at = time.time()
     return app
