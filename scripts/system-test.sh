@@ -159,10 +159,9 @@ if [ "$MODE" = pipeline ]; then
     MAVI_BRIDGE_DB_URL="postgresql+psycopg2://mavi_bridge:$BRIDGE_DB_PASSWORD@127.0.0.1:$PG_PORT/mavi_bridge" \
     MAVI_BRIDGE_CALLBACK_SECRET=$CALLBACK_SECRET MAVI_BRIDGE_API_TOKEN=$BRIDGE_TOKEN \
         start mavi-bridge "$BIN/mavi-bridge" serve --host 127.0.0.1 --port "$BRIDGE_PORT"
-    # --log-level warning: at info the emulator's HTTP client logs each callback URL, secret included.
     MAVI_EMULATOR_API_KEY=$MAVI_KEY \
         start mavi-emulator "$BIN/mavi-emulator" serve --host 127.0.0.1 --port "$EMU_PORT" \
-        --data-dir "$RUN/emulator" --log-level warning
+        --data-dir "$RUN/emulator"
     "$BIN/python" scripts/system/drive.py wait-http "$BRIDGE_URL/healthz" --timeout 60 \
         || { check_alive; fail "the bridge did not become healthy"; }
     say "mavi-bridge on $BRIDGE_URL (PostgreSQL database mavi_bridge), healthy"

@@ -409,6 +409,7 @@ def run_pipeline(timeout: float) -> None:
 
     output = data / "output" / "pipeline"
     api.unpause(PIPELINE_DAG)
+    triggered_at = time.monotonic()
     run_id = api.trigger(
         PIPELINE_DAG, {"video": str(video), "model": "gemini-2.5-flash-lite", "output": str(output)}
     )
@@ -446,6 +447,7 @@ def run_pipeline(timeout: float) -> None:
 
     wanted = {PIPELINE_DAG: [run_id], BACKFILL_DAG: backfill_runs}
     api.wait_for_runs(wanted, timeout)
+    say(f"the three runs finished {time.monotonic() - triggered_at:.0f}s after the pipeline was triggered")
     api.report_hosts(wanted)
     check_outputs(output, "summary.json", expected=1)
     check_outputs(backfill_output, "result.json", expected=len(daily))
