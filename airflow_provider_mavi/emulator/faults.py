@@ -16,7 +16,8 @@ name                   applies to   options
                                     so a job may exist although the client saw a 5xx)
 ``slow_response``      request      ``seconds`` (default 3): wait before answering
 ``connection_reset``   request      ``after`` (default false): reset the TCP connection with no answer
-``rate_limit``         request      answer with the account's rate-limit rejection
+``rate_limit``         request      ``status`` (default 0: the account's style; or 400, 429): a rate-limit
+                                    rejection
 =====================  ===========  ==========================================================================
 """
 
@@ -37,7 +38,7 @@ REQUEST_FAULTS: dict[str, dict[str, Any]] = {
     "server_error": {"status": 500, "after": False},
     "slow_response": {"seconds": 3.0},
     "connection_reset": {"after": False},
-    "rate_limit": {},
+    "rate_limit": {"status": 0},
 }
 ALL_FAULTS: dict[str, dict[str, Any]] = {**JOB_FAULTS, **REQUEST_FAULTS}
 
@@ -115,6 +116,8 @@ def parse_rule(name: str, spec: Any) -> FaultRule:
             and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0)
         ):
             raise FaultConfigError(f"fault {name!r}: {key} must be a non-negative number")
+    if name == "rate_limit" and options["status"] not in (0, 400, 429):
+        raise FaultConfigError("fault 'rate_limit': status must be 400 or 429 (0: the account's style)")
     return FaultRule(
         name=name, probability=float(probability), next=count, endpoints=endpoints, options=options
     )

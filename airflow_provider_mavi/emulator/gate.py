@@ -129,8 +129,10 @@ async def _faulty(
     :param send: the ASGI send.
     """
     faults = state.faults
-    if faults.decide("rate_limit", endpoint) is not None:
-        await envelope.rate_limited(state.settings.rate_limit_style)(scope, receive, send)
+    limited = faults.decide("rate_limit", endpoint)
+    if limited is not None:
+        style = int(limited["status"]) or state.settings.rate_limit_style
+        await envelope.rate_limited(style)(scope, receive, send)
         return
     slow = faults.decide("slow_response", endpoint)
     if slow is not None:

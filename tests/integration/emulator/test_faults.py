@@ -174,6 +174,8 @@ def test_rate_limit_fault(server, api):
     assert (
         httpx.get(f"{server.base_url}/re_1/metadata", headers=api.auth()).json()["msg"] == "Asset not found"
     )
+    server.set_faults({"rate_limit": {"next": 1, "status": 429}})
+    assert httpx.get(f"{server.base_url}/re_1/metadata", headers=api.auth()).status_code == 429
 
 
 def _probability_run(make_server, receiver, videos, api, seed):

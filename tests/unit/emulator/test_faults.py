@@ -22,6 +22,7 @@ from airflow_provider_mavi.emulator.faults import FaultConfigError, FaultInjecto
         ({"server_error": {"status": "500"}}, "status must be a non-negative number"),
         ({"server_error": {"after": 1}}, "after must be true or false"),
         ({"callback_delay": {"seconds": -1}}, "seconds must be a non-negative number"),
+        ({"rate_limit": {"status": 500}}, "status must be 400 or 429"),
     ],
 )
 def test_invalid_configs_are_refused_and_change_nothing(config, message):
