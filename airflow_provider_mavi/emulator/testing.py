@@ -184,8 +184,11 @@ class CallbackReceiver:
         return self
 
     def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
+        """Stop serving (safe to call when it never started)."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+            self._thread = None
         self._server.server_close()
 
     def __enter__(self) -> CallbackReceiver:
