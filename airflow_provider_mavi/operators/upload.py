@@ -143,7 +143,10 @@ class MaviUploadOperator(MaviBaseOperator):
         media = describe_source(self.source, self.log)
         asset_id = self._reusable_asset(context, media["source"])
         if asset_id is None:
-            asset_id = self.hook.upload_file(self.source)
+            source = self.source
+            if local_path(source) is None and not isinstance(source, ObjectStoragePath):
+                source = ObjectStoragePath(os.fspath(source))  # "s3://..." as text: the hook needs the path
+            asset_id = self.hook.upload_file(source)
             self.log.info(
                 "Uploaded %s as Mavi asset %s (%s bytes)", media["source"], asset_id, media["size_bytes"]
             )

@@ -300,3 +300,23 @@ def test_every_id_field_is_templated() -> None:
     assert "job_id" in MaviJobSensor.template_fields
     assert "asset_id" in MaviAssetReadySensor.template_fields
     json.dumps(list(MaviUploadOperator.template_fields))
+
+
+def test_upload_from_object_storage_has_size_but_no_duration(
+    wired: Any, sample_video: Path, run: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fsspec
+    from airflow.sdk import ObjectStoragePath
+    from airflow.sdk.io import attach
+
+    attach("memory", fs=fsspec.filesystem("memory"))  # a non-local object store, in process
+    remote = ObjectStoragePath("memory://videos/cam1.mp4")
+    remote.parent.mkdir(parents=True, exist_ok=True)
+    remote.write_bytes(sample_video.read_bytes())
+    op = MaviUploadOperator(task_id="upload", source="memory://videos/cam1.mp4", wait_until_ready=False)
+    asset = op.execute(run.context("upload"))
+    assert asset.startswith("re_")
+    media = run.xcom("upload", "media")
+    assert media["size_bytes"] == sample_video.stat().st_size
+    assert media["duration_seconds"] is None
+    assert "frame prices will be unknown" in capsys.readouterr().out

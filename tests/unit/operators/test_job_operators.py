@@ -457,3 +457,19 @@ def test_keyword_only_init() -> None:
         MaviExtractFramesOperator("frames", "re_1")  # type: ignore[misc]
     with pytest.raises(ValueError, match="callback_timeout"):
         MaviExtractFramesOperator(task_id="frames", asset_id="re_1", callback_timeout=0)
+
+
+def test_transcribe_writes_through_object_storage(wired: Any, asset_id: str, run: Any) -> None:
+    import fsspec
+    from airflow.sdk import ObjectStoragePath
+    from airflow.sdk.io import attach
+
+    attach("memory", fs=fsspec.filesystem("memory"))
+    op = MaviTranscribeVideoOperator(
+        task_id="describe", asset_id=asset_id, output_path="memory://results/run1/", deferrable=False
+    )
+    result = op.execute(run.context("describe"))
+    assert result["json_path"] == f"memory://results/run1/{result['job_id']}.json"
+    stored = json.loads(ObjectStoragePath(result["json_path"]).read_text())
+    assert len(stored["segments"]) == result["segment_count"]
+    assert ObjectStoragePath(result["vtt_path"]).read_text().startswith("WEBVTT")
