@@ -257,7 +257,7 @@ async def delete(asset_id: str, request: Request) -> Response:
     asset = state.store.get(asset_id)
     if asset is None:
         return envelope.error(400, envelope.NOT_FOUND_MSG, flags=True)
-    state.store.delete(asset)
+    await state.run_blocking(state.store.delete, asset)  # removing many frames is file I/O
     return envelope.ok(state.settings.success_code, None)
 
 
