@@ -5,6 +5,7 @@ Build it with :func:`create_app`. It imports nothing from the rest of the provid
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
 import shutil
@@ -135,7 +136,7 @@ async def upload(request: Request) -> Response:
         asset = _new_upload(state, file.filename)
         assert asset.path is not None
         with asset.path.open("wb") as out:
-            await state.run_blocking(shutil.copyfileobj, file.file, out, _CHUNK)
+            await asyncio.to_thread(shutil.copyfileobj, file.file, out, _CHUNK)
     finally:
         await form.close()
     asset.file_size = asset.path.stat().st_size
@@ -190,7 +191,7 @@ async def _receive_signed(request: Request, token: str) -> Response:
                     "multipart field 'file' is required", status_code=400, media_type="text/plain"
                 )
             with asset.path.open("wb") as out:
-                await state.run_blocking(shutil.copyfileobj, file.file, out, _CHUNK)
+                await asyncio.to_thread(shutil.copyfileobj, file.file, out, _CHUNK)
         finally:
             await form.close()
     asset.file_size = asset.path.stat().st_size
@@ -257,7 +258,7 @@ async def delete(asset_id: str, request: Request) -> Response:
     asset = state.store.get(asset_id)
     if asset is None:
         return envelope.error(400, envelope.NOT_FOUND_MSG, flags=True)
-    await state.run_blocking(state.store.delete, asset)  # removing many frames is file I/O
+    await asyncio.to_thread(state.store.delete, asset)  # file I/O, not queued behind media work
     return envelope.ok(state.settings.success_code, None)
 
 
