@@ -683,6 +683,8 @@ class MaviHook(BaseHook):
         """
         settings = await self.aget_settings()
         policy = self.retry_policy
+        if self._limiter is None or _ssl_context.cache_info().currsize == 0:  # first use: file and CA I/O
+            await asyncio.to_thread(lambda: (self._rate_limiter(settings), _ssl_context()))
         limiter = self._rate_limiter(settings)
         target = join_url(settings.base_url, call.path)
         timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))

@@ -16,6 +16,7 @@ import random
 import sqlite3
 import tempfile
 import threading
+import weakref
 from fractions import Fraction
 from pathlib import Path
 
@@ -85,15 +86,34 @@ class AccountRateLimiter:
         """Wait, without blocking the event loop, until a permit is free.
 
         Each try runs in a worker thread (the bucket does SQLite and file-lock I/O); between tries the
-        coroutine sleeps a fraction of the permit interval.
+        coroutine sleeps a fraction of the permit interval. The coroutines of one event loop (a triggerer
+        runs many) queue on one ``asyncio.Lock`` per bucket, first come first served, so only one of them
+        polls the bucket at a time.
         """
         pause = self._rate.interval / 1000 / self._rate.limit
-        while not await asyncio.to_thread(self._try_now):  # noqa: ASYNC110 - polls another process's bucket
-            await asyncio.sleep(pause * random.uniform(0.2, 0.5))
+        async with _loop_lock(str(self.path)):
+            while not await asyncio.to_thread(self._try_now):  # noqa: ASYNC110 - polls other processes' bucket
+                await asyncio.sleep(pause * random.uniform(0.2, 0.5))
 
     def _try_now(self) -> bool:
         result = self._limiter.try_acquire(ITEM_NAME, blocking=False)
         return bool(result)
+
+
+_LOOP_LOCKS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _loop_lock(key: str) -> asyncio.Lock:
+    """The ``asyncio.Lock`` of one bucket in the running event loop (made in, and dropped with, that loop)."""
+    loop = asyncio.get_running_loop()
+    with _LOCK:
+        locks = _LOOP_LOCKS.setdefault(loop, {})
+        lock = locks.get(key)
+        if lock is None:
+            lock = locks[key] = asyncio.Lock()
+        return lock
 
 
 def _shared_limiter(path: Path, rate: Rate) -> Limiter:

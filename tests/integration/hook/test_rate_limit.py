@@ -150,3 +150,25 @@ def test_the_bucket_is_a_real_sqlite_file_in_the_chosen_dir(limited, tmp_path):
     assert all(API_KEY not in name for name in files)
     bucket = next(p for p in tmp_path.iterdir() if p.name.endswith(".sqlite"))
     assert oct(bucket.stat().st_mode & 0o777) == "0o600"
+
+
+def test_waiters_of_one_event_loop_poll_the_bucket_one_at_a_time(limited, monkeypatch):
+    from airflow_provider_mavi.hooks import rate_limit
+
+    polls = 0
+    original = rate_limit.AccountRateLimiter._try_now
+
+    def counting(self: rate_limit.AccountRateLimiter) -> bool:
+        nonlocal polls
+        polls += 1
+        return original(self)
+
+    monkeypatch.setattr(rate_limit.AccountRateLimiter, "_try_now", counting)
+
+    async def main() -> None:
+        hooks = [MaviHook() for _ in range(12)]  # a triggerer: one hook per trigger, one loop
+        await asyncio.gather(*(hook.aget_asset_metadata(ASSET) for hook in hooks))
+
+    asyncio.run(main())
+    assert len(limited.seen()) == 12
+    assert polls < 60  # one poller at a time: about 35; without the queue, 12 waiters poll every ~0.1 s (~300)
