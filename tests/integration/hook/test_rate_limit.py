@@ -171,4 +171,4 @@ def test_waiters_of_one_event_loop_poll_the_bucket_one_at_a_time(limited, monkey
 
     asyncio.run(main())
     assert len(limited.seen()) == 12
-    assert polls < 60  # one poller at a time: about 35; without the queue, 12 waiters poll every ~0.1 s (~300)
+    assert polls < 60  # one poller at a time: about 35; without the queue, 12 pollers: about 300
