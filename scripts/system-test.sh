@@ -46,11 +46,19 @@ PG_DIR=$(mktemp -d /tmp/mavi-system-pg.XXXXXX)
 # ---------------------------------------------------------------- cleanup: everything we start, by id
 PIDS=()
 NAMES=()
+SECRETS=()
 WATCHDOG=""
+# Masks every secret of this run in what the failure report shows (hex or base64: safe in a sed pattern).
+redact() {
+    local args=() s
+    for s in "${SECRETS[@]}"; do [ -n "$s" ] && args+=(-e "s|$s|***|g"); done
+    if [ ${#args[@]} -gt 0 ]; then sed "${args[@]}"; else cat; fi
+}
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
     [ -n "$WATCHDOG" ] && kill -- "-$WATCHDOG" 2>/dev/null || true
+    [ -n "${FG:-}" ] && kill -TERM -- "-$FG" 2>/dev/null || true
     local i
     for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
         kill -TERM -- "-${PIDS[$i]}" 2>/dev/null || true
@@ -71,7 +79,7 @@ cleanup() {
         for log in "$LOGS"/*.log; do
             [ -f "$log" ] || continue
             echo "----- ${log#"$ROOT"/} -----" >&2
-            tail -n 15 "$log" >&2
+            tail -n 15 "$log" | redact >&2
         done
     else
         say "stopped everything it started; logs in ${LOGS#"$ROOT"/}/"
@@ -94,6 +102,18 @@ start() {
     setsid "$@" >"$LOGS/$name.log" 2>&1 &
     PIDS+=($!)
     NAMES+=("$name")
+}
+
+# interruptible CMD...: runs CMD in the foreground but lets a signal (the watchdog's, Ctrl-C) through at once:
+# bash runs traps only between commands, and `wait` is the one that a trapped signal interrupts.
+FG=""
+interruptible() {
+    local rc=0
+    setsid "$@" &
+    FG=$!
+    wait "$FG" || rc=$?
+    FG=""
+    return $rc
 }
 
 # Fails as soon as one of the started processes has died, naming it.
@@ -119,6 +139,7 @@ fi
 PG_SUPER_PASSWORD=$(secret)
 AIRFLOW_DB_PASSWORD=$(secret)
 BRIDGE_DB_PASSWORD=$(secret)
+SECRETS+=("$PG_SUPER_PASSWORD" "$AIRFLOW_DB_PASSWORD" "$BRIDGE_DB_PASSWORD")
 umask 077
 printf '%s\n' "$PG_SUPER_PASSWORD" >"$PG_DIR/pwfile"
 umask 022
@@ -150,8 +171,7 @@ CALLBACK_SECRET=$(secret)
 BRIDGE_TOKEN=$(secret)
 MAVI_KEY="sk-system-$(secret)"
 ADMIN_PASSWORD=$(secret)
-SECRETS=("$PG_SUPER_PASSWORD" "$AIRFLOW_DB_PASSWORD" "$BRIDGE_DB_PASSWORD" "$CALLBACK_SECRET" "$BRIDGE_TOKEN"
-    "$MAVI_KEY" "$ADMIN_PASSWORD")
+SECRETS+=("$CALLBACK_SECRET" "$BRIDGE_TOKEN" "$MAVI_KEY" "$ADMIN_PASSWORD")
 BRIDGE_URL="http://127.0.0.1:$BRIDGE_PORT"
 EMU_URL="http://127.0.0.1:$EMU_PORT"
 
@@ -162,10 +182,10 @@ if [ "$MODE" = pipeline ]; then
     MAVI_EMULATOR_API_KEY=$MAVI_KEY \
         start mavi-emulator "$BIN/mavi-emulator" serve --host 127.0.0.1 --port "$EMU_PORT" \
         --data-dir "$RUN/emulator"
-    "$BIN/python" scripts/system/drive.py wait-http "$BRIDGE_URL/healthz" --timeout 60 \
+    interruptible "$BIN/python" scripts/system/drive.py wait-http "$BRIDGE_URL/healthz" --timeout 60 \
         || { check_alive; fail "the bridge did not become healthy"; }
     say "mavi-bridge on $BRIDGE_URL (PostgreSQL database mavi_bridge), healthy"
-    "$BIN/python" scripts/system/drive.py wait-http "$EMU_URL/_emulator/healthz" --timeout 60 \
+    interruptible "$BIN/python" scripts/system/drive.py wait-http "$EMU_URL/_emulator/healthz" --timeout 60 \
         || { check_alive; fail "the emulator did not come up"; }
     # The account-wide webhook, as one registers it in the Mavi console: the bridge's callback URL.
     SYSTEM_EMULATOR_ADMIN="$EMU_URL/_emulator" SYSTEM_MAVI_KEY=$MAVI_KEY \
@@ -189,16 +209,19 @@ export AIRFLOW__CORE__DAGS_FOLDER="$DAGS"
 export AIRFLOW__CORE__LOAD_EXAMPLES=False
 export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True
 export AIRFLOW__CORE__FERNET_KEY
-AIRFLOW__CORE__FERNET_KEY=$("$BIN/python" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
+AIRFLOW__CORE__FERNET_KEY=$("$BIN/python" -c \
+    'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$API_PORT/execution/"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/simple_auth_manager_passwords.json"
 export AIRFLOW__API_AUTH__JWT_SECRET
 AIRFLOW__API_AUTH__JWT_SECRET=$(secret)
+SECRETS+=("$AIRFLOW__CORE__FERNET_KEY" "$AIRFLOW__API_AUTH__JWT_SECRET")
 export AIRFLOW__API__BASE_URL="http://127.0.0.1:$API_PORT"
-export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://airflow:$AIRFLOW_DB_PASSWORD@127.0.0.1:$PG_PORT/airflow"
+AIRFLOW_DB="airflow:$AIRFLOW_DB_PASSWORD@127.0.0.1:$PG_PORT/airflow"
+export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://$AIRFLOW_DB"
 export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
-export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql://airflow:$AIRFLOW_DB_PASSWORD@127.0.0.1:$PG_PORT/airflow"
+export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql://$AIRFLOW_DB"
 export AIRFLOW__CELERY__WORKER_CONCURRENCY=4
 export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$WORKER_LOG_PORT
 export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=$TRIGGER_LOG_PORT
@@ -210,11 +233,11 @@ export MAVI_RATE_LIMIT_DIR="$RUN/rate-limit"
 mkdir -p "$MAVI_RATE_LIMIT_DIR"
 # The mavi_default connection, the way docker-compose.yaml sets it: from the environment.
 export AIRFLOW_CONN_MAVI_DEFAULT
-AIRFLOW_CONN_MAVI_DEFAULT=$("$BIN/python" - "$EMU_URL/serve/api/v2" "$MAVI_KEY" "$BRIDGE_URL" "$BRIDGE_TOKEN" <<'PY'
-import json, sys
-base_url, api_key, bridge_url, bridge_token = sys.argv[1:]
-print(json.dumps({"conn_type": "mavi", "host": base_url, "password": api_key,
-                  "extra": {"bridge_url": bridge_url, "bridge_token": bridge_token,
+AIRFLOW_CONN_MAVI_DEFAULT=$(K=$MAVI_KEY T=$BRIDGE_TOKEN "$BIN/python" - "$EMU_URL/serve/api/v2" "$BRIDGE_URL" <<'PY'
+import json, os, sys
+base_url, bridge_url = sys.argv[1:]
+print(json.dumps({"conn_type": "mavi", "host": base_url, "password": os.environ["K"],
+                  "extra": {"bridge_url": bridge_url, "bridge_token": os.environ["T"],
                             "max_requests_per_second": 1}}))
 PY
 )
@@ -224,9 +247,11 @@ P="$ADMIN_PASSWORD" "$BIN/python" -c 'import json, os; print(json.dumps({"admin"
 umask 022
 
 say "airflow db migrate (PostgreSQL)"
-"$BIN/airflow" db migrate >"$LOGS/airflow-db-migrate.log" 2>&1 || fail "airflow db migrate failed"
+interruptible "$BIN/airflow" db migrate >"$LOGS/airflow-db-migrate.log" 2>&1 \
+    || fail "airflow db migrate failed"
 # The pool the backfill DAG's Mavi tasks run in, sized to the account's rate limit (as airflow-init does).
-"$BIN/airflow" pools set mavi_api 1 "Mavi account: 1 request per second" >"$LOGS/airflow-pools.log" 2>&1 \
+interruptible "$BIN/airflow" pools set mavi_api 1 "Mavi account: 1 request per second" \
+    >"$LOGS/airflow-pools.log" 2>&1 \
     || fail "could not create the mavi_api pool"
 
 start api-server "$BIN/airflow" api-server --host 127.0.0.1 --port "$API_PORT" --workers 1
@@ -234,9 +259,11 @@ start scheduler "$BIN/airflow" scheduler
 start dag-processor "$BIN/airflow" dag-processor
 start triggerer "$BIN/airflow" triggerer
 start celery-worker "$BIN/airflow" celery worker --concurrency 4
-"$BIN/python" scripts/system/drive.py wait-http "http://127.0.0.1:$API_PORT/api/v2/monitor/health" \
+interruptible "$BIN/python" scripts/system/drive.py wait-http \
+    "http://127.0.0.1:$API_PORT/api/v2/monitor/health" \
     --timeout 180 || { check_alive; fail "the api-server did not come up"; }
-"$BIN/python" scripts/system/drive.py wait-http "http://127.0.0.1:$SCHED_HEALTH_PORT/health" --timeout 120 \
+interruptible "$BIN/python" scripts/system/drive.py wait-http \
+    "http://127.0.0.1:$SCHED_HEALTH_PORT/health" --timeout 120 \
     || { check_alive; fail "the scheduler is not healthy"; }
 check_alive
 say "Airflow up after $(($(date +%s) - STARTED_AT))s: api-server :$API_PORT, scheduler, dag-processor," \
@@ -246,7 +273,8 @@ say "Airflow up after $(($(date +%s) - STARTED_AT))s: api-server :$API_PORT, sch
 export SYSTEM_API_URL="http://127.0.0.1:$API_PORT" SYSTEM_ADMIN_USER=admin SYSTEM_ADMIN_PASSWORD=$ADMIN_PASSWORD
 export SYSTEM_DATA="$RUN/data" SYSTEM_EMULATOR_ADMIN="$EMU_URL/_emulator" SYSTEM_MAVI_KEY=$MAVI_KEY
 export SYSTEM_BRIDGE_URL=$BRIDGE_URL SYSTEM_BRIDGE_TOKEN=$BRIDGE_TOKEN
-"$BIN/python" scripts/system/drive.py "$MODE" || { check_alive; fail "the runs did not pass their checks"; }
+interruptible "$BIN/python" scripts/system/drive.py "$MODE" \
+    || { check_alive; fail "the runs did not pass their checks"; }
 unset SYSTEM_ADMIN_PASSWORD SYSTEM_MAVI_KEY SYSTEM_BRIDGE_TOKEN
 check_alive
 
@@ -260,6 +288,6 @@ for s in "${SECRETS[@]}"; do
         < <(grep -rlF -- "$s" "$LOGS" "$AIRFLOW_HOME/logs" 2>/dev/null || true)
 done
 [ ${#leaks[@]} -eq 0 ] || fail "a secret appears in: $(printf '%s\n' "${leaks[@]}" | sort -u | tr '\n' ' ')"
-say "no secret (API key, bridge secret and token, passwords) appears in any log"
+say "no secret (API key, bridge secret and token, passwords, Fernet key, JWT secret) appears in any log"
 
 say "PASSED ($MODE) in $(($(date +%s) - STARTED_AT))s"
