@@ -73,6 +73,7 @@ from airflow_provider_mavi.hooks.transfer import (
     MultipartFileBody,
     Progress,
     RawFileBody,
+    SourceChangedError,
     UploadSource,
     resolve_target,
     upload_source,
@@ -224,6 +225,21 @@ def _httpx_failure(exc: httpx.TransportError) -> TransportFailure:
     if isinstance(exc, httpx.TimeoutException):
         return TransportFailure.TIMEOUT
     return TransportFailure.BROKEN
+
+
+def _source_changed(exc: BaseException) -> SourceChangedError | None:
+    """The :class:`SourceChangedError` that ``requests`` wrapped while sending a body, if any."""
+    stack: list[object] = [exc]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, SourceChangedError):
+            return item
+        stack.extend([*item.args, item.__cause__, item.__context__])
+    return None
 
 
 def _describe(exc: BaseException) -> str:
@@ -618,6 +634,9 @@ class MaviHook(BaseHook):
                     allow_redirects=authenticate,
                 )
             except requests.RequestException as exc:
+                changed = _source_changed(exc)
+                if changed is not None:  # our file, not the network: say so
+                    raise changed from None
                 failure = _requests_failure(exc)
                 delay = retry_delay(
                     attempt=attempt, policy=policy, idempotent=call.idempotent, failure=failure

@@ -130,8 +130,12 @@ class MultipartFileBody:
         yield self._tail
 
 
+class SourceChangedError(OSError):
+    """The file being uploaded changed size during the upload (nothing usable reached Mavi)."""
+
+
 def iter_file(source: UploadSource, progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
-    """The bytes of ``source`` in chunks; :class:`OSError` if it turns out shorter or longer than declared.
+    """The bytes of ``source`` in chunks; :class:`SourceChangedError` if its size is not the declared one.
 
     :param source: the file.
     :param progress: called with the number of bytes read so far.
@@ -144,12 +148,15 @@ def iter_file(source: UploadSource, progress: Callable[[int], None] | None = Non
                 break
             sent += len(chunk)
             if sent > source.size:
-                raise OSError(f"{source.name} grew while it was being uploaded; upload it again.")
+                raise SourceChangedError(f"{source.name} grew while it was being uploaded; upload it again.")
             if progress:
                 progress(sent)
             yield chunk
     if sent != source.size:
-        raise OSError(f"{source.name} shrank while it was being uploaded ({sent} of {source.size} bytes).")
+        raise SourceChangedError(
+            f"{source.name} shrank while it was being uploaded ({sent} of {source.size} bytes); "
+            "upload it again."
+        )
 
 
 class RawFileBody:

@@ -338,3 +338,17 @@ def test_signed_upload_by_raw_put(mavi_conn, tmp_path):
 def test_signed_upload_method_is_checked():
     with pytest.raises(ValueError, match="signed_upload_method"):
         MaviHook(signed_upload_method="PATCH")  # type: ignore[arg-type]
+
+
+def test_a_file_that_changes_size_during_upload_is_reported_as_such(hook, mavi_conn, tmp_path, monkeypatch):
+    from airflow_provider_mavi.hooks import mavi as hook_module
+    from airflow_provider_mavi.hooks.transfer import SourceChangedError, UploadSource
+
+    source = tmp_path / "a.mp4"
+    source.write_bytes(b"x" * 100)
+    shrunk = UploadSource("a.mp4", 5_000_000, lambda: source.open("rb"))  # it was bigger when measured
+    monkeypatch.setattr(hook_module, "upload_source", lambda _: shrunk)
+    mavi_conn.route("POST", "/upload", ok({"asset_id": ASSET}))
+    with pytest.raises(SourceChangedError, match="shrank while it was being uploaded"):
+        hook.upload_file(source)
+    assert mavi_conn.seen("POST", "/upload") == []  # the server got no complete request
