@@ -73,6 +73,6 @@ def test_probability_is_reproducible_with_a_seed():
 def test_empty_config_clears():
     faults = FaultInjector()
     faults.configure({"rate_limit": {"probability": 1}})
-    assert faults.decide("rate_limit", "POST /upload") == {}
+    assert faults.decide("rate_limit", "POST /upload") == {"status": 0}
     faults.configure({})
     assert faults.decide("rate_limit", "POST /upload") is None
