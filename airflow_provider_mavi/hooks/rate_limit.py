@@ -130,13 +130,17 @@ def _shared_limiter(path: Path, rate: Rate) -> Limiter:
 
 
 def _prepare_file(path: Path) -> None:
-    """Create the bucket file readable by its owner only (it holds no secret; others need not touch it)."""
+    """Create the bucket file and its lock file, readable by their owner only; refuse symlinks (the temp
+    directory is shared, and a planted link must not make the limiter write elsewhere)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.exists():
+    for target in (path, Path(f"{path}.lock")):
         try:
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-        except FileExistsError:  # pragma: no cover - created meanwhile by another process
-            return
+            fd = os.open(target, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+        except OSError as error:
+            raise RuntimeError(
+                f"Cannot use the Mavi rate-limit file {target} ({error.strerror}); remove it or set "
+                "MAVI_RATE_LIMIT_DIR to a private directory."
+            ) from None
         os.close(fd)
 
 

@@ -172,3 +172,15 @@ def test_waiters_of_one_event_loop_poll_the_bucket_one_at_a_time(limited, monkey
     asyncio.run(main())
     assert len(limited.seen()) == 12
     assert polls < 60  # one poller at a time: about 35; without the queue, 12 pollers: about 300
+
+
+def test_a_planted_symlink_is_refused(limited, tmp_path):
+    from airflow_provider_mavi.hooks.rate_limit import AccountRateLimiter
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    path = limiter_path("http://planted.example", API_KEY, tmp_path)
+    path.symlink_to(victim)
+    with pytest.raises(RuntimeError, match="MAVI_RATE_LIMIT_DIR"):
+        AccountRateLimiter("http://planted.example", API_KEY, 1)
+    assert victim.read_text() == "keep"
