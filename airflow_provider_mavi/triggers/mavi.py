@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -138,8 +139,37 @@ class _ErrorLog:
         return min(BACKOFF_CAP_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** max(self.in_row - 1, 0))
 
 
+#: Seconds a connection read by one trigger is re-used by the others of the same event loop.
+SETTINGS_TTL_SECONDS = 60.0
+_settings_cache: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[str, tuple[float, asyncio.Future[MaviConnectionSettings]]]
+] = weakref.WeakKeyDictionary()
+
+
 async def _settings(conn_id: str) -> MaviConnectionSettings:
-    return await MaviHook(mavi_conn_id=conn_id).aget_settings()
+    """
+    The connection's settings, read once per event loop and TTL, however many triggers start at once.
+
+    A triggerer restarting with thousands of Mavi triggers would otherwise ask the API server for the same
+    connection thousands of times. A failed read is not cached.
+
+    :param conn_id: the ``mavi`` connection id.
+    """
+    loop = asyncio.get_running_loop()
+    cache = _settings_cache.setdefault(loop, {})
+    entry = cache.get(conn_id)
+    stale = (
+        entry is not None and entry[1].done() and (entry[1].cancelled() or entry[1].exception() is not None)
+    )
+    if entry is None or stale or entry[0] < time.monotonic():
+        future = loop.create_task(MaviHook(mavi_conn_id=conn_id).aget_settings())
+        entry = cache[conn_id] = (time.monotonic() + SETTINGS_TTL_SECONDS, future)
+    try:
+        return await asyncio.shield(entry[1])
+    except Exception:
+        if cache.get(conn_id) is entry:
+            del cache[conn_id]
+        raise
 
 
 class MaviJobCallbackTrigger(BaseTrigger):

@@ -436,3 +436,28 @@ async def test_asset_trigger_timeout(
         )
     assert event["status"] == "timeout"
     assert asset_id in event["message"]
+
+
+async def test_many_triggers_read_the_connection_once(
+    bridge: BridgeServer, mavi_conn: str, kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_mavi.hooks.mavi import MaviHook
+
+    real = MaviHook.aget_settings
+    calls: list[str] = []
+
+    async def counting(self: MaviHook) -> Any:
+        calls.append(self.mavi_conn_id)
+        return await real(self)
+
+    monkeypatch.setattr(MaviHook, "aget_settings", counting)
+    job_ids = [kit.new_job_id() for _ in range(200)]
+    for job_id in job_ids[:3]:
+        kit.post_callback(bridge, kit.frames_callback(job_id))
+    deadline = time.time() + 2
+    results = await asyncio.gather(
+        *(run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=deadline)) for job_id in job_ids)
+    )
+    assert calls == ["mavi_default"]
+    assert [r[0]["status"] for r in results[:3]] == ["success"] * 3
+    assert {r[0]["status"] for r in results[3:]} == {"timeout"}
