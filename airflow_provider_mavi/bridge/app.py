@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import ipaddress
 import logging
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
-from airflow_provider_mavi.bridge.intake import Rejection, parse_callback
+from airflow_provider_mavi.bridge.inbox import CallbackInbox
 from airflow_provider_mavi.bridge.metrics import BridgeMetrics
 from airflow_provider_mavi.bridge.redact import redact_path
 from airflow_provider_mavi.bridge.relay import Relay
@@ -176,10 +176,11 @@ class Runtime:
                     await asyncio.wait_for(waiter.event.wait(), remaining)
                 except asyncio.TimeoutError:
                     return []
-                waiter.event.clear()
+                notified = waiter.take_notified()
                 if disconnected is not None and disconnected.is_set():
                     return []
-                records = await self.read(self.store.get_callbacks, job_ids)
+                # only the ids that were notified can have changed since the full check
+                records = await self.read(self.store.get_callbacks, notified)
                 if records and waiter.notified_at is not None:
                     self.metrics.wake_latency.observe(time.monotonic() - waiter.notified_at)
             return records
@@ -196,11 +197,14 @@ class _Gate:
     def __init__(self, app: ASGIApp, runtime: Runtime) -> None:
         self.app = app
         self.runtime = runtime
+        self.inbox = CallbackInbox(runtime)
+        self.noop = runtime.settings.noop_endpoint
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        inbox = _INBOX_PATH.match(_relative(scope)) if scope.get("method") == "POST" else None
         if not self.runtime.started:
             try:
                 await self.runtime.ensure_started()
@@ -213,6 +217,12 @@ class _Gate:
         if redacted == path:
             await self.app(scope, receive, send)
             return
+        app: Any = self.app
+        if inbox is not None and (inbox.group(1) == "callbacks" or self.noop):
+            secret, store = inbox.group(2), inbox.group(1) == "callbacks"
+
+            async def app(scope: Scope, receive: Receive, send: Send) -> None:
+                await self.inbox(scope, receive, send, secret, store=store)
 
         def _redact() -> None:
             scope["path"] = redact_path(scope.get("path", ""))
@@ -225,13 +235,19 @@ class _Gate:
             await send(message)
 
         try:
-            await self.app(scope, receive, redacting_send)
+            await app(scope, receive, redacting_send)
         finally:
             _redact()
 
 
-def _client_host(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+_INBOX_PATH = re.compile(r"^/(callbacks|_noop)/([^/]+)$")
+
+
+def _relative(scope: Scope) -> str:
+    """The path inside this app (a mounted app's scope still holds the mount prefix)."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _unauthorized() -> JSONResponse:
@@ -273,7 +289,6 @@ def create_app(settings: BridgeSettings) -> FastAPI:
     runtime = Runtime(settings)
     assert settings.callback_secret is not None
     assert settings.api_token is not None
-    secret = settings.callback_secret.encode()
     token = settings.api_token.encode()
 
     @contextlib.asynccontextmanager
@@ -297,60 +312,6 @@ def create_app(settings: BridgeSettings) -> FastAPI:
         header = request.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token)
-
-    def reject(request: Request, status: int, reason: str, message: str) -> JSONResponse:
-        runtime.metrics.rejected.labels(reason).inc()
-        log.warning("mavi-bridge: callback refused (%s, %s) from %s", status, reason, _client_host(request))
-        return JSONResponse({"detail": message}, status_code=status)
-
-    @app.post("/callbacks/{secret_in_path}")
-    async def receive_callback(secret_in_path: str, request: Request) -> Response:
-        if not hmac.compare_digest(secret_in_path.encode(), secret):
-            return reject(request, 404, "secret", "Not Found")
-        if settings.allowed_networks:
-            try:
-                source = ipaddress.ip_address(_client_host(request))
-                allowed = any(source in network for network in settings.allowed_networks)
-            except ValueError:
-                allowed = False
-            if not allowed:
-                return reject(request, 403, "network", "source address not allowed")
-        limit = settings.max_body
-        declared = request.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > limit:
-            return reject(request, 413, "too_large", f"body larger than {limit} bytes")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > limit:
-                return reject(request, 413, "too_large", f"body larger than {limit} bytes")
-            chunks.append(chunk)
-        body = b"".join(chunks)
-        try:
-            item = parse_callback(body, time.time())
-        except Rejection as rejection:
-            return reject(request, rejection.status, rejection.reason, rejection.message)
-        assert runtime.writer is not None
-        try:
-            result = await runtime.writer.submit(item)
-        except Exception as err:
-            runtime.metrics.rejected.labels("store").inc()
-            log.error(
-                "mavi-bridge: could not store callback for job %s from %s (%s)",
-                item.job_id,
-                _client_host(request),
-                type(err).__name__,
-            )
-            return JSONResponse({"detail": "store unavailable, retry later"}, status_code=503)
-        runtime.metrics.received.inc()
-        if result.duplicate:
-            runtime.metrics.duplicates.inc()
-        elif runtime.relay is not None:
-            runtime.relay.offer(body)
-        return JSONResponse(
-            {"job_id": result.job_id, "deliveries": result.deliveries, "duplicate": result.duplicate}
-        )
 
     @app.get("/v1/callbacks/{job_id}")
     async def get_callback(job_id: str, request: Request) -> Response:
@@ -481,19 +442,6 @@ def create_app(settings: BridgeSettings) -> FastAPI:
     @app.get("/metrics")
     async def metrics() -> Response:
         return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
-
-    if settings.noop_endpoint:
-
-        @app.post("/_noop/{secret_in_path}")
-        async def noop(secret_in_path: str, request: Request) -> Response:
-            """The callback path without the store (benchmark baseline, ``MAVI_BRIDGE_NOOP_ENDPOINT``)."""
-            if not hmac.compare_digest(secret_in_path.encode(), secret):
-                return reject(request, 404, "secret", "Not Found")
-            try:
-                item = parse_callback(await request.body(), time.time())
-            except Rejection as rejection:
-                return JSONResponse({"detail": rejection.message}, status_code=rejection.status)
-            return JSONResponse({"job_id": item.job_id, "deliveries": 0, "duplicate": False})
 
     app.add_middleware(_GateMiddleware, runtime=runtime)
     return app

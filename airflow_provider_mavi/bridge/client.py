@@ -135,6 +135,7 @@ class AsyncBridgeClient:
         self._waiters: dict[str, list[asyncio.Future[CallbackRecord]]] = {}
         self._changed = asyncio.Event()
         self._dispatcher: asyncio.Task[None] | None = None
+        self._inflight: list[asyncio.Future[Any]] = []
         self.batch_requests = 0  # how many batch long-polls were sent (for tests and benchmarks)
 
     def __repr__(self) -> str:
@@ -234,14 +235,27 @@ class AsyncBridgeClient:
                     del self._waiters[job_id]
 
     async def _dispatch(self) -> None:
+        try:
+            await self._dispatch_loop()
+        finally:
+            for task in self._inflight:
+                task.cancel()
+            for task in self._inflight:
+                with contextlib.suppress(BaseException):
+                    await task
+            self._inflight.clear()
+
+    async def _dispatch_loop(self) -> None:
         backoff = 0.5
         while self._waiters:
             ids = list(self._waiters)[:MAX_BATCH_IDS]
             polled = set(ids)
             self._changed.clear()
             poll = asyncio.ensure_future(self.wait_many(ids, self._poll_wait))
+            self._inflight = [poll]
             while not poll.done():
                 changed = asyncio.ensure_future(self._changed.wait())
+                self._inflight = [poll, changed]
                 await asyncio.wait({poll, changed}, return_when=asyncio.FIRST_COMPLETED)
                 if poll.done():
                     changed.cancel()
@@ -272,7 +286,8 @@ class AsyncBridgeClient:
                 continue
             backoff = 0.5
             for record in poll.result():
-                for future in self._waiters.get(record.job_id, ()):
+                # drop the id now, so the next poll does not ask for it again before its waiters run
+                for future in self._waiters.pop(record.job_id, ()):
                     if not future.done():
                         future.set_result(record)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -90,6 +91,46 @@ jobs_table = sa.Table(
     sa.Column("submitted_at", sa.Float, nullable=False, index=True),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
+
+
+# The write path is hand-written SQL run on the DB-API cursor: SQLite and PostgreSQL share this ON CONFLICT
+# dialect, and SQLAlchemy's per-statement overhead was several times the database work itself.
+_UPSERT_DELIVERY = (
+    "INSERT INTO mavi_bridge_deliveries "
+    "(job_id, body_sha256, received_at, last_received_at, count, terminal, payload) "
+    "VALUES (:job_id, :sha, :at, :at, 1, :terminal, :payload) "
+    "ON CONFLICT (job_id, body_sha256) DO UPDATE SET count = mavi_bridge_deliveries.count + 1, "
+    "last_received_at = excluded.last_received_at "
+    "RETURNING count"
+)
+_UPSERT_CALLBACK = (
+    "INSERT INTO mavi_bridge_callbacks (job_id, received_at, updated_at, deliveries, terminal, payload) "
+    "VALUES (:job_id, :at, :at, 1, :terminal, :payload) "
+    "ON CONFLICT (job_id) DO UPDATE SET deliveries = mavi_bridge_callbacks.deliveries + 1, "
+    "updated_at = excluded.updated_at, "
+    "payload = CASE WHEN NOT mavi_bridge_callbacks.terminal AND excluded.terminal "
+    "THEN excluded.payload ELSE mavi_bridge_callbacks.payload END, "
+    "terminal = (mavi_bridge_callbacks.terminal OR excluded.terminal) "
+    "RETURNING deliveries"
+)
+_MARK_DELIVERED = (
+    "UPDATE mavi_bridge_jobs SET state = 'delivered', updated_at = :at "
+    "WHERE job_id = :job_id AND state = 'waiting'"
+)
+
+
+# PostgreSQL: the three statements in one round trip (data-modifying CTEs on three different tables).
+_WRITE_ONE_PG = " ".join(
+    (
+        f"WITH d AS ({_UPSERT_DELIVERY}), c AS ({_UPSERT_CALLBACK}), j AS ({_MARK_DELIVERED})",
+        "SELECT (SELECT count FROM d), (SELECT deliveries FROM c)",
+    )
+)
+
+
+def _pyformat(sql: str) -> str:
+    """Turn ``:name`` parameters (sqlite3's named style) into ``%(name)s`` (psycopg2's)."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
 
 
 class StoreError(RuntimeError):
@@ -198,6 +239,8 @@ class Store:
             self.write_engine = sa.create_engine(self.url, pool_size=4, max_overflow=4, pool_pre_ping=True)
             self.read_engine = sa.create_engine(self.url, pool_size=10, max_overflow=30, pool_pre_ping=True)
         self._insert: Any = sqlite_insert if self.dialect == "sqlite" else postgresql_insert
+        self._write_sql = (_UPSERT_DELIVERY, _UPSERT_CALLBACK, _MARK_DELIVERED)
+        self._write_one_pg = _pyformat(_WRITE_ONE_PG)
 
     @property
     def list_settle_seconds(self) -> float:
@@ -272,56 +315,31 @@ class Store:
         :param items: the callbacks to store.
         """
         results: list[WriteResult] = []
+        upsert_delivery, upsert_callback, mark_delivered = self._write_sql
         with self.write_engine.begin() as conn:
-            for item in items:
-                results.append(self._write_one(conn, item))
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                for item in items:
+                    params = {
+                        "job_id": item.job_id,
+                        "sha": item.body_sha256,
+                        "at": item.received_at,
+                        "terminal": item.terminal,
+                        "payload": item.payload,
+                    }
+                    if self.dialect == "postgresql":
+                        cursor.execute(self._write_one_pg, params)
+                        count, deliveries = cursor.fetchone()  # type: ignore[misc]
+                    else:
+                        cursor.execute(upsert_delivery, params)
+                        count = int(cursor.fetchone()[0])  # type: ignore[index]
+                        cursor.execute(upsert_callback, params)
+                        deliveries = int(cursor.fetchone()[0])  # type: ignore[index]
+                        cursor.execute(mark_delivered, params)
+                    results.append(WriteResult(item.job_id, duplicate=count > 1, deliveries=deliveries))
+            finally:
+                cursor.close()
         return results
-
-    def _write_one(self, conn: Connection, item: IncomingCallback) -> WriteResult:
-        d = deliveries_table
-        stmt = self._insert(d).values(
-            job_id=item.job_id,
-            body_sha256=item.body_sha256,
-            received_at=item.received_at,
-            last_received_at=item.received_at,
-            count=1,
-            terminal=item.terminal,
-            payload=item.payload,
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[d.c.job_id, d.c.body_sha256],
-            set_={"count": d.c.count + 1, "last_received_at": stmt.excluded.last_received_at},
-        ).returning(d.c.count)
-        count = conn.execute(stmt).scalar_one()
-
-        c = callbacks_table
-        replace = sa.and_(sa.not_(c.c.terminal), stmt.excluded.terminal)
-        cstmt = self._insert(c).values(
-            job_id=item.job_id,
-            received_at=item.received_at,
-            updated_at=item.received_at,
-            deliveries=1,
-            terminal=item.terminal,
-            payload=item.payload,
-        )
-        cstmt = cstmt.on_conflict_do_update(
-            index_elements=[c.c.job_id],
-            set_={
-                "deliveries": c.c.deliveries + 1,
-                "updated_at": cstmt.excluded.updated_at,
-                "payload": sa.case((replace, cstmt.excluded.payload), else_=c.c.payload),
-                "terminal": sa.or_(c.c.terminal, cstmt.excluded.terminal),
-            },
-        ).returning(c.c.deliveries)
-        deliveries = conn.execute(cstmt).scalar_one()
-
-        j = jobs_table
-        conn.execute(
-            j.update()
-            .where(j.c.job_id == item.job_id, j.c.state == JOB_WAITING)
-            .values(state=JOB_DELIVERED, updated_at=item.received_at)
-        )
-        return WriteResult(job_id=item.job_id, duplicate=count > 1, deliveries=deliveries)
 
     def put_job(self, job_id: str, *, kind: str, asset_id: str, key: str | None) -> dict[str, Any]:
         """

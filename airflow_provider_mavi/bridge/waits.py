@@ -17,12 +17,20 @@ class Waiter:
     :param job_ids: the ids it waits for.
     """
 
-    __slots__ = ("event", "job_ids", "notified_at")
+    __slots__ = ("event", "job_ids", "notified", "notified_at")
 
     def __init__(self, job_ids: Sequence[str]) -> None:
         self.job_ids = tuple(dict.fromkeys(job_ids))
         self.event = asyncio.Event()
         self.notified_at: float | None = None
+        self.notified: set[str] = set()
+
+    def take_notified(self) -> list[str]:
+        """Return the ids notified since the last call, and clear the event."""
+        ids = list(self.notified)
+        self.notified.clear()
+        self.event.clear()
+        return ids
 
 
 class WaitHub:
@@ -78,6 +86,7 @@ class WaitHub:
         woken = 0
         for job_id in job_ids:
             for waiter in self._by_job.get(job_id, ()):
+                waiter.notified.add(job_id)
                 if not waiter.event.is_set():
                     waiter.notified_at = at
                     waiter.event.set()
