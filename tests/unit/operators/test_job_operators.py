@@ -473,3 +473,20 @@ def test_transcribe_writes_through_object_storage(wired: Any, asset_id: str, run
     stored = json.loads(ObjectStoragePath(result["json_path"]).read_text())
     assert len(stored["segments"]) == result["segment_count"]
     assert ObjectStoragePath(result["vtt_path"]).read_text().startswith("WEBVTT")
+
+
+def test_retry_after_the_deadline_uses_a_callback_that_came_late(
+    wired: Any, bridge: BridgeServer, asset_id: str, run: Any
+) -> None:
+    wired.set_faults({"callback_delay": {"seconds": 1.5, "probability": 1}})
+    first = deferred(
+        MaviExtractFramesOperator(task_id="frames", asset_id=asset_id, callback_timeout=0.5),
+        run.context("frames"),
+    )
+    wait_for_callback(bridge, first.trigger.job_id)  # arrives after the 0.5 s deadline
+    assert time.time() > first.trigger.deadline
+    result = MaviExtractFramesOperator(task_id="frames", asset_id=asset_id, callback_timeout=0.5).execute(
+        run.context("frames")
+    )
+    assert result["job_id"] == first.trigger.job_id
+    assert jobs_submitted(wired) == 1
