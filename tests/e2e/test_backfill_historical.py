@@ -11,7 +11,7 @@ import pytest
 import webvtt
 from PIL import Image
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(1800)]  # 3 DAG runs in one fixture
 
 MAVI_QPS = 4  # a faster account than the default 1, to keep 9 videos within a few minutes on 2 cores
 
