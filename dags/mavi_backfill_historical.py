@@ -177,12 +177,13 @@ def mavi_backfill_historical() -> None:
         :param transcript: the transcription result.
         :param download: the frames download result.
         """
-        costs: list[float | None] = [
-            frames.get("cost_usd"),
-            transcript.get("cost_usd"),
-            download.get("cost_usd"),
-        ]
-        known = [c for c in costs if c is not None]
+        costs: dict[str, float | None] = {
+            "extract_frames": frames.get("cost_usd"),
+            "transcribe_video": transcript.get("cost_usd"),
+            "download_frames": download.get("cost_usd"),
+        }
+        known = [c for c in costs.values() if c is not None]
+        costs["total"] = round(sum(known), 6) if len(known) == 3 else None
         result = {
             "video": video,
             "frames_dir": str(storage_path(out_dir) / "frames"),
@@ -192,7 +193,7 @@ def mavi_backfill_historical() -> None:
             "segment_count": transcript.get("segment_count"),
             "frames_job_id": frames.get("job_id"),
             "transcript_job_id": transcript.get("job_id"),
-            "cost_usd": round(sum(known), 6) if len(known) == len(costs) else None,
+            "cost_usd": costs,
             "finished_at": pendulum.now("UTC").isoformat(),
         }
         marker = storage_path(out_dir) / MARKER
@@ -204,7 +205,7 @@ def mavi_backfill_historical() -> None:
             video,
             result["frame_count"],
             result["segment_count"],
-            result["cost_usd"],
+            costs["total"],
         )
         return result
 

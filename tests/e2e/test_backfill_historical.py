@@ -68,8 +68,10 @@ def test_every_video_of_every_day_has_results(backfill: dict[str, Any], archive:
             assert local(result["transcript_json"]).parent == out / "transcript"
             assert len(document["segments"]) == result["segment_count"] >= 1
             assert len(webvtt.read(str(local(result["transcript_vtt"])))) == result["segment_count"]
-            assert result["cost_usd"] is not None
-            assert result["cost_usd"] > 0
+            cost = result["cost_usd"]
+            assert cost["extract_frames"] == pytest.approx(0.01 * seconds, abs=0.011)
+            parts = cost["extract_frames"] + cost["transcribe_video"] + cost["download_frames"]
+            assert cost["total"] == pytest.approx(parts, abs=1e-6)
 
 
 def test_one_mapped_group_per_video(backfill: dict[str, Any]) -> None:
