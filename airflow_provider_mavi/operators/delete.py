@@ -38,7 +38,11 @@ class MaviDeleteAssetOperator(MaviBaseOperator):
         self.missing_ok = missing_ok
 
     def execute(self, context: Context) -> dict[str, Any]:
-        """Delete the asset."""
+        """
+        Delete the asset.
+
+        :param context: the task's context.
+        """
         asset_id = require_id(self.asset_id, "asset_id")
         store = context.get("task_state_store")
         try:

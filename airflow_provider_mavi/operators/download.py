@@ -135,7 +135,11 @@ class MaviDownloadAssetOperator(MaviBaseOperator):
         self.max_extract_files = int(max_extract_files)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        """Download, hash, and (for frames) unpack."""
+        """
+        Download, hash, and (for frames) unpack.
+
+        :param context: the task's context.
+        """
         asset_id = require_id(self.asset_id, "asset_id")
         if not str(self.destination or ""):
             raise MaviOperatorError("destination must be a path")

@@ -77,11 +77,21 @@ class MaviExtractFramesOperator(MaviJobOperator):
         duration_from(self.video_duration_seconds)
 
     def submit(self, asset_id: str) -> str:
-        """Submit ``POST /video/extract-frames``."""
+        """
+        Submit ``POST /video/extract-frames``.
+
+        :param asset_id: the rendered, checked asset id.
+        """
         return self.hook.extract_frames(asset_id)
 
     def build_result(self, context: Context, job_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """Parse the frames callback, price it, push ``frames_asset_id``."""
+        """
+        Parse the frames callback, price it, push ``frames_asset_id``.
+
+        :param context: the task's context.
+        :param job_id: the Mavi job id.
+        :param payload: the callback body as Mavi sent it.
+        """
         result = parse_frames_callback(payload)
         seconds = duration_from(self.video_duration_seconds)
         cost = frames_cost_usd(seconds)

@@ -378,7 +378,11 @@ class MaviJobOperator(MaviBaseOperator):
     # -- flow ----------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> dict[str, Any]:
-        """Submit once (or re-attach), then wait for the callback."""
+        """
+        Submit once (or re-attach), then wait for the callback.
+
+        :param context: the task's context.
+        """
         asset_id = require_id(self.asset_id, "asset_id")
         self.check_request()
         settings = self.hook.get_settings()

@@ -67,11 +67,21 @@ class MaviTranscribeVideoOperator(MaviJobOperator):
         return f"{self.job_kind}:{asset_id}:{self.model}"
 
     def submit(self, asset_id: str) -> str:
-        """Submit ``POST /transcriptions/async-generate-video``."""
+        """
+        Submit ``POST /transcriptions/async-generate-video``.
+
+        :param asset_id: the rendered, checked asset id.
+        """
         return self.hook.transcribe_video(asset_id, model=self.model)
 
     def build_result(self, context: Context, job_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-        """Parse the transcript, price it by tokens, and write the documents when asked."""
+        """
+        Parse the transcript, price it by tokens, and write the documents when asked.
+
+        :param context: the task's context.
+        :param job_id: the Mavi job id.
+        :param payload: the callback body as Mavi sent it.
+        """
         result = parse_transcript_callback(payload)
         cost = video_description_cost_usd(result.usage.prompt_tokens, result.usage.output_tokens)
         model = result.model or self.model

@@ -137,7 +137,11 @@ class MaviUploadOperator(MaviBaseOperator):
         return asset_id
 
     def execute(self, context: Context) -> str:
-        """Upload (or re-use an earlier try's asset), push ``media``, and wait for readiness if asked."""
+        """
+        Upload (or re-use an earlier try's asset), push ``media``, and wait for readiness if asked.
+
+        :param context: the task's context.
+        """
         if not isinstance(self.source, (str, os.PathLike, ObjectStoragePath)) or not str(self.source):
             raise MaviOperatorError(f"source must be a path or ObjectStoragePath, got {self.source!r}")
         media = describe_source(self.source, self.log)

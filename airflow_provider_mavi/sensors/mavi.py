@@ -73,7 +73,11 @@ class MaviJobSensor(_MaviSensor):
         self.job_id = job_id
 
     def execute(self, context: Context) -> Any:
-        """Defer on the callback trigger, or poke."""
+        """
+        Defer on the callback trigger, or poke.
+
+        :param context: the task's context.
+        """
         job_id = require_id(self.job_id, "job_id")
         if not self.deferrable:
             return super().execute(context)
@@ -86,7 +90,11 @@ class MaviJobSensor(_MaviSensor):
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        """Ask the bridge once whether the callback is stored."""
+        """
+        Ask the bridge once whether the callback is stored.
+
+        :param context: the task's context.
+        """
         job_id = require_id(self.job_id, "job_id")
         settings = self.hook.get_settings()
         record = bridge_client(settings, self.mavi_conn_id).get_callback(job_id, wait=0)
@@ -139,7 +147,11 @@ class MaviAssetReadySensor(_MaviSensor):
         self.poll_interval = float(poll_interval)
 
     def execute(self, context: Context) -> Any:
-        """Defer on the readiness trigger, or poke."""
+        """
+        Defer on the readiness trigger, or poke.
+
+        :param context: the task's context.
+        """
         asset_id = require_id(self.asset_id, "asset_id")
         if not self.deferrable:
             return super().execute(context)
@@ -156,7 +168,11 @@ class MaviAssetReadySensor(_MaviSensor):
         )
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
-        """Read the metadata once."""
+        """
+        Read the metadata once.
+
+        :param context: the task's context.
+        """
         asset_id = require_id(self.asset_id, "asset_id")
         entries = self.hook.get_asset_metadata(asset_id)
         statuses = {str(e.get("upload_status")) for e in entries if isinstance(e, Mapping)}
