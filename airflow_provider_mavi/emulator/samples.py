@@ -5,6 +5,7 @@ Used by the tests, the demo, the benchmarks and users' own DAG tests. Needs PyAV
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from fractions import Fraction
@@ -52,20 +53,31 @@ def _draw_frame(index: int, fps: float, width: int, height: int) -> Image.Image:
     return image
 
 
+@functools.cache
+def _tone_second() -> bytes:
+    """Return one second of the 440 Hz tone as signed 16-bit mono PCM (it repeats exactly every second)."""
+    values = [int(8000 * math.sin(2 * math.pi * TONE_HZ * n / AUDIO_RATE)) for n in range(AUDIO_RATE)]
+    return struct.pack(f"<{AUDIO_RATE}h", *values)
+
+
 def _tone_samples(start: int, count: int) -> bytes:
     """Return signed 16-bit mono PCM for samples ``start`` .. ``start + count``.
 
     :param start: index of the first sample.
     :param count: number of samples.
     """
-    values = []
-    for n in range(start, start + count):
-        second = n // AUDIO_RATE
+    tone = _tone_second()
+    out = bytearray()
+    n = start
+    while n < start + count:
+        second, offset = divmod(n, AUDIO_RATE)
+        take = min(AUDIO_RATE - offset, start + count - n)
         if second % SILENT_SECOND_EVERY == SILENT_SECOND_EVERY - 1:
-            values.append(0)
+            out += bytes(2 * take)
         else:
-            values.append(int(8000 * math.sin(2 * math.pi * TONE_HZ * n / AUDIO_RATE)))
-    return struct.pack(f"<{count}h", *values)
+            out += tone[2 * offset : 2 * (offset + take)]
+        n += take
+    return bytes(out)
 
 
 def _write_audio(container: OutputContainer, stream: AudioStream, seconds: float) -> None:
