@@ -9,15 +9,11 @@ requests to Mavi: never into a log line, an exception, a repr, or a request to a
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import ssl
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import certifi
 import httpx
 import requests
 from airflow.sdk import BaseHook, ObjectStoragePath
@@ -59,13 +55,18 @@ from airflow_provider_mavi.api import (
 )
 from airflow_provider_mavi.exceptions import (
     MaviAssetFailedError,
-    MaviAuthenticationError,
     MaviConnectionError,
     MaviError,
     MaviNotFoundError,
     MaviTimeoutError,
 )
 from airflow_provider_mavi.hooks.rate_limit import AccountRateLimiter
+from airflow_provider_mavi.hooks.settings import (
+    DEFAULT_REQUESTS_PER_SECOND,
+    DEFAULT_TIMEOUT,
+    MaviConnectionSettings,
+    settings_from_connection,
+)
 from airflow_provider_mavi.hooks.transfer import (
     CHUNK_SIZE,
     AtomicWriter,
@@ -73,186 +74,41 @@ from airflow_provider_mavi.hooks.transfer import (
     MultipartFileBody,
     Progress,
     RawFileBody,
-    SourceChangedError,
     UploadSource,
     resolve_target,
     upload_source,
 )
+from airflow_provider_mavi.hooks.transport import (
+    RedactQueryFilter,
+    content_length,
+    describe,
+    httpx_failure,
+    read_limited,
+    requests_failure,
+    source_changed,
+    ssl_context,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable
 
-    from airflow.sdk import Connection
+__all__ = [
+    "DEFAULT_REQUESTS_PER_SECOND",
+    "DEFAULT_SIGNED_UPLOAD_THRESHOLD",
+    "DEFAULT_TIMEOUT",
+    "MaviConnectionSettings",
+    "MaviHook",
+    "settings_from_connection",
+]
 
 USER_AGENT = f"airflow-provider-mavi/{__version__}"
-DEFAULT_TIMEOUT = 60.0
-DEFAULT_REQUESTS_PER_SECOND = 1.0
 #: Files larger than this go through the two-step signed-URL upload (``upload_file(method="auto")``).
 DEFAULT_SIGNED_UPLOAD_THRESHOLD = 64 * 1024 * 1024
 #: How much of an unexpected JSON or error body is read at most.
 MAX_ERROR_BODY = 1024 * 1024
 SIGNED_URL_PATH = "<signed upload URL>"  # stands for the URL in messages: the URL itself is a secret
 
-
-class _RedactQueryFilter(logging.Filter):
-    """Drops the query string of URLs in ``urllib3``'s debug lines (a signed URL's query is its secret)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple) and any(isinstance(a, str) and "?" in a for a in record.args):
-            record.args = tuple(
-                a.split("?", 1)[0] + "?<redacted>" if isinstance(a, str) and "?" in a else a
-                for a in record.args
-            )
-        return True
-
-
-logging.getLogger("urllib3.connectionpool").addFilter(_RedactQueryFilter())
-
-
-@dataclass(frozen=True)
-class MaviConnectionSettings:
-    """What a ``mavi`` connection holds, checked. Secrets are left out of ``repr``.
-
-    :param base_url: the API base URL.
-    :param api_key: the API key.
-    :param bridge_url: the bridge's base URL, if set.
-    :param bridge_token: the bridge's bearer token, if set.
-    :param timeout: seconds per HTTP request.
-    :param max_requests_per_second: the account's rate limit.
-    """
-
-    base_url: str
-    api_key: str = field(repr=False)
-    bridge_url: str | None
-    bridge_token: str | None = field(repr=False)
-    timeout: float = DEFAULT_TIMEOUT
-    max_requests_per_second: float = DEFAULT_REQUESTS_PER_SECOND
-
-
-def settings_from_connection(conn: Connection) -> MaviConnectionSettings:
-    """Read and check a ``mavi`` connection (extras are plain keys; ``extra__mavi__*`` is accepted too).
-
-    :param conn: the Airflow connection.
-    """
-    extra = conn.extra_dejson or {}
-
-    def option(name: str) -> Any:
-        value = extra.get(name)
-        if value is None or value == "":
-            value = extra.get(f"extra__mavi__{name}")
-        return None if value is None or value == "" else value
-
-    api_key = (conn.password or "").strip()
-    if not api_key:
-        raise MaviAuthenticationError(
-            f"The connection {conn.conn_id!r} has no API key: put it in the password field (API Key)."
-        )
-    if not api_key.isascii() or not api_key.isprintable() or any(ch.isspace() for ch in api_key):
-        raise MaviAuthenticationError(
-            f"The API key of the connection {conn.conn_id!r} contains spaces or control characters; "
-            "paste it again."
-        )
-    bridge_url = option("bridge_url")
-    bridge_token = option("bridge_token")
-    return MaviConnectionSettings(
-        base_url=_base_url(conn),
-        api_key=api_key,
-        bridge_url=str(bridge_url).rstrip("/") if bridge_url else None,
-        bridge_token=str(bridge_token) if bridge_token else None,
-        timeout=_positive(option("timeout"), "timeout", DEFAULT_TIMEOUT, conn.conn_id),
-        max_requests_per_second=_positive(
-            option("max_requests_per_second"),
-            "max_requests_per_second",
-            DEFAULT_REQUESTS_PER_SECOND,
-            conn.conn_id,
-        ),
-    )
-
-
-def _base_url(conn: Connection) -> str:
-    """The base URL: the host when it is a full URL, else built from host, port and schema (URI form)."""
-    host = (conn.host or "").strip()
-    if not host:
-        return DEFAULT_BASE_URL
-    if "://" in host:
-        return host.rstrip("/")
-    port = f":{conn.port}" if conn.port else ""
-    path = f"/{conn.schema.strip('/')}" if conn.schema else ""
-    return f"https://{host}{port}{path}".rstrip("/")
-
-
-def _positive(value: Any, name: str, default: float, conn_id: str) -> float:
-    """A positive number from an extra (strings from the UI are fine)."""
-    if value is None:
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not number > 0 or number == float("inf"):
-        raise ValueError(f"Connection {conn_id!r}: extra {name!r} must be a number > 0, got {value!r}.")
-    return number
-
-
-@functools.lru_cache(maxsize=1)
-def _ssl_context() -> ssl.SSLContext:
-    """One TLS context per process for the async clients: loading the CA bundle takes a while, and a
-    client is made per call (contexts are not bound to an event loop)."""
-    return ssl.create_default_context(cafile=certifi.where())
-
-
-def _requests_failure(exc: requests.RequestException) -> TransportFailure:
-    """How a ``requests`` call failed: before sending, by timeout, or broken after sending."""
-    if isinstance(
-        exc, (requests.ConnectTimeout, requests.exceptions.SSLError, requests.exceptions.ProxyError)
-    ):
-        return TransportFailure.NOT_SENT
-    if isinstance(exc, requests.Timeout):
-        return TransportFailure.TIMEOUT
-    if isinstance(exc, requests.ConnectionError):
-        reason = getattr(exc.args[0], "reason", None) if exc.args else None
-        import urllib3.exceptions as u3
-
-        if isinstance(reason, (u3.NewConnectionError, u3.ConnectTimeoutError, u3.NameResolutionError)):
-            return TransportFailure.NOT_SENT
-    return TransportFailure.BROKEN
-
-
-def _httpx_failure(exc: httpx.TransportError) -> TransportFailure:
-    """How an ``httpx`` call failed: before sending, by timeout, or broken after sending."""
-    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)):
-        return TransportFailure.NOT_SENT
-    if isinstance(exc, httpx.TimeoutException):
-        return TransportFailure.TIMEOUT
-    return TransportFailure.BROKEN
-
-
-def _source_changed(exc: BaseException) -> SourceChangedError | None:
-    """The :class:`SourceChangedError` that ``requests`` wrapped while sending a body, if any."""
-    stack: list[object] = [exc]
-    seen: set[int] = set()
-    while stack:
-        item = stack.pop()
-        if not isinstance(item, BaseException) or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, SourceChangedError):
-            return item
-        stack.extend([*item.args, item.__cause__, item.__context__])
-    return None
-
-
-def _describe(exc: BaseException) -> str:
-    """Exception class names down the cause chain: no messages, so no URL, header or key."""
-    names: list[str] = []
-    seen: BaseException | None = exc
-    while seen is not None and len(names) < 4:
-        names.append(type(seen).__name__)
-        inner = getattr(seen, "reason", None) if not seen.__cause__ else seen.__cause__
-        if inner is None and seen.args and isinstance(seen.args[0], BaseException):
-            inner = seen.args[0]
-        seen = inner if isinstance(inner, BaseException) and inner is not seen else None
-    return " < ".join(names)
+logging.getLogger("urllib3.connectionpool").addFilter(RedactQueryFilter())
 
 
 class MaviHook(BaseHook):
@@ -473,7 +329,7 @@ class MaviHook(BaseHook):
                 headers.get("Content-Disposition"), asset_id, headers.get("Content-Type")
             )
             target = resolve_target(destination, filename)
-            total = _content_length(headers.get("Content-Length"))
+            total = content_length(headers.get("Content-Length"))
             progress = Progress("Downloading", asset_id, total, logger=self.log)  # type: ignore[arg-type]
             writer = AtomicWriter(target)
             try:
@@ -482,7 +338,7 @@ class MaviHook(BaseHook):
             except requests.RequestException as exc:
                 writer.discard()
                 raise MaviConnectionError(
-                    f"The download of {asset_id} broke after {writer.written} bytes ({_describe(exc)}); "
+                    f"The download of {asset_id} broke after {writer.written} bytes ({describe(exc)}); "
                     "nothing was kept. Run again (each download is billed)."
                 ) from exc
             except BaseException:
@@ -634,22 +490,22 @@ class MaviHook(BaseHook):
                     allow_redirects=authenticate,
                 )
             except requests.RequestException as exc:
-                changed = _source_changed(exc)
+                changed = source_changed(exc)
                 if changed is not None:  # our file, not the network: say so
                     raise changed from None
-                failure = _requests_failure(exc)
+                failure = requests_failure(exc)
                 delay = retry_delay(
                     attempt=attempt, policy=policy, idempotent=call.idempotent, failure=failure
                 )
                 if delay is None:
-                    lost = transport_error(call, failure, _describe(exc), attempt)
+                    lost = transport_error(call, failure, describe(exc), attempt)
                     if authenticate:
                         raise lost from exc
                     raise lost from None  # the cause's text would hold the signed URL
                 maybe_done = maybe_done or failure is not TransportFailure.NOT_SENT
                 self.log.warning(
                     "%s failed (%s, %s); attempt %d of %d, retrying in %.1f s",
-                    call.label, failure.value, _describe(exc), attempt, policy.max_attempts, delay,
+                    call.label, failure.value, describe(exc), attempt, policy.max_attempts, delay,
                 )  # fmt: skip
                 time.sleep(delay)
                 continue
@@ -661,7 +517,7 @@ class MaviHook(BaseHook):
                 return response, None
             with response:
                 raw = (
-                    _read_limited(response.iter_content(64 * 1024), MAX_ERROR_BODY)
+                    read_limited(response.iter_content(64 * 1024), MAX_ERROR_BODY)
                     if stream
                     else response.content
                 )
@@ -702,13 +558,13 @@ class MaviHook(BaseHook):
         """
         settings = await self.aget_settings()
         policy = self.retry_policy
-        if self._limiter is None or _ssl_context.cache_info().currsize == 0:  # first use: file and CA I/O
-            await asyncio.to_thread(lambda: (self._rate_limiter(settings), _ssl_context()))
+        if self._limiter is None or ssl_context.cache_info().currsize == 0:  # first use: file and CA I/O
+            await asyncio.to_thread(lambda: (self._rate_limiter(settings), ssl_context()))
         limiter = self._rate_limiter(settings)
         target = join_url(settings.base_url, call.path)
         timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
         headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **auth_headers(settings.api_key)}
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, verify=_ssl_context()) as client:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, verify=ssl_context()) as client:
             attempt = 0
             while True:
                 attempt += 1
@@ -716,15 +572,15 @@ class MaviHook(BaseHook):
                 try:
                     response = await client.request(call.method, target, json=json_body, headers=headers)
                 except httpx.TransportError as exc:
-                    failure = _httpx_failure(exc)
+                    failure = httpx_failure(exc)
                     delay = retry_delay(
                         attempt=attempt, policy=policy, idempotent=call.idempotent, failure=failure
                     )
                     if delay is None:
-                        raise transport_error(call, failure, _describe(exc), attempt) from exc
+                        raise transport_error(call, failure, describe(exc), attempt) from exc
                     self.log.warning(
                         "%s failed (%s, %s); attempt %d of %d, retrying in %.1f s",
-                        call.label, failure.value, _describe(exc), attempt, policy.max_attempts, delay,
+                        call.label, failure.value, describe(exc), attempt, policy.max_attempts, delay,
                     )  # fmt: skip
                     await asyncio.sleep(delay)
                     continue
@@ -749,24 +605,3 @@ class MaviHook(BaseHook):
                     policy.max_attempts, delay,
                 )  # fmt: skip
                 await asyncio.sleep(delay)
-
-
-def _read_limited(chunks: Iterable[bytes], limit: int) -> bytes:
-    """Read at most ``limit`` bytes of an answer that should be small JSON."""
-    parts: list[bytes] = []
-    size = 0
-    for chunk in chunks:
-        parts.append(chunk)
-        size += len(chunk)
-        if size >= limit:
-            break
-    return b"".join(parts)[:limit]
-
-
-def _content_length(value: str | None) -> int | None:
-    """``Content-Length`` as an int, or None when absent or invalid."""
-    try:
-        length = int(value) if value is not None else None
-    except ValueError:
-        return None
-    return length if length is None or length >= 0 else None

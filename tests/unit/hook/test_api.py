@@ -325,12 +325,12 @@ def test_rates():
 def test_urllib3_debug_lines_lose_their_query_string():
     import logging
 
-    from airflow_provider_mavi.hooks.mavi import _RedactQueryFilter
+    from airflow_provider_mavi.hooks.transport import RedactQueryFilter
 
     record = logging.LogRecord(
         "urllib3.connectionpool", logging.DEBUG, __file__, 1, '%s://%s:%s "%s %s %s" %s %s',
         ("https", "storage.example", 443, "POST", "/b/o?X-Goog-Signature=SECRET", "HTTP/1.1", 200, 0), None,
     )  # fmt: skip
-    assert _RedactQueryFilter().filter(record)
+    assert RedactQueryFilter().filter(record)
     assert "SECRET" not in record.getMessage()
     assert "/b/o?<redacted>" in record.getMessage()
