@@ -85,7 +85,7 @@ async def run_job(
         body = _failure(job["job_id"], int(failure["code"]), str(failure["msg"]))
     else:
         try:
-            data = await _BUILDERS[job["kind"]](state, asset, params)
+            data = await _BUILDERS[job["kind"]](state, job["job_id"], asset, params)
             body = callback_body(code, job["job_id"], data)
         except (media.MediaError, OSError) as exc:
             log.info("job %s failed: %s", job["job_id"], exc)
@@ -105,16 +105,21 @@ def _failure(task_id: str, code: int, msg: str) -> dict[str, Any]:
     return callback_body(code, task_id, {"data": None, "msg": msg, "success": False}, message="FAILED")
 
 
-async def _extract_frames(state: EmulatorState, asset: Asset, params: dict[str, Any]) -> dict[str, Any]:
+async def _extract_frames(
+    state: EmulatorState, job_id: str, asset: Asset, params: dict[str, Any]
+) -> dict[str, Any]:
     """Write the frames, register the ``im_`` group and its ``imc_`` frames; return the callback ``data``.
 
+    The group's 18 digits are derived from the job id, so a seeded run gives the same ids whatever the
+    order in which jobs finish.
+
     :param state: the account.
+    :param job_id: the job id.
     :param asset: the video.
     :param params: unused.
     """
     assert asset.path is not None
-    digits = state.store.new_digits()
-    group_id = f"im_{digits}"
+    group_id = f"im_{10**17 + int(job_id, 16) % (9 * 10**17)}"
     frames = await state.run_blocking(
         media.extract_frames, asset.path, state.store.frames / group_id, state.settings.frame_interval
     )
@@ -158,10 +163,13 @@ def frame_members(state: EmulatorState, group: Asset) -> list[ZipMember]:
     return members
 
 
-async def _describe_video(state: EmulatorState, asset: Asset, params: dict[str, Any]) -> dict[str, Any]:
+async def _describe_video(
+    state: EmulatorState, job_id: str, asset: Asset, params: dict[str, Any]
+) -> dict[str, Any]:
     """Measure the frames and describe each segment; usage counts tokens of the texts.
 
     :param state: the account.
+    :param job_id: the job id (unused).
     :param asset: the video.
     :param params: ``model``.
     """
@@ -185,10 +193,13 @@ async def _describe_video(state: EmulatorState, asset: Asset, params: dict[str, 
     }
 
 
-async def _transcribe_audio(state: EmulatorState, asset: Asset, params: dict[str, Any]) -> dict[str, Any]:
+async def _transcribe_audio(
+    state: EmulatorState, job_id: str, asset: Asset, params: dict[str, Any]
+) -> dict[str, Any]:
     """Measure audio levels; report runs of sound and silence (no invented speech).
 
     :param state: the account.
+    :param job_id: the job id (unused).
     :param asset: the media.
     :param params: ``model``, ``speaker``.
     """

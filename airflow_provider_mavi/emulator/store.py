@@ -93,7 +93,7 @@ class AssetStore:
         self._lock = threading.Lock()
 
     def new_digits(self) -> str:
-        """Return 18 random digits for a new ``re_`` or ``im_`` id."""
+        """Return 18 random digits for a new ``re_`` id."""
         with self._lock:
             return str(self._rng.randrange(10**17, 10**18))
 

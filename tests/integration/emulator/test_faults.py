@@ -192,6 +192,11 @@ def test_probability_faults_are_reproducible_with_a_seed(make_server, receiver, 
     second = _probability_run(make_server, receiver, videos, api, seed=7)
     assert first == second  # same ids, same job ids, same drops
     assert set(first[2]) == {"dropped", "delivered"}
+    for job, outcome in zip(first[1], first[2], strict=True):
+        bodies = receiver.for_job(job)  # one per run, both to the same receiver
+        assert len(bodies) == (2 if outcome == "delivered" else 0)
+        if bodies:
+            assert bodies[0] == bodies[1]  # the same im_ and imc_ ids too
 
 
 def test_logs_never_show_the_key_or_the_webhook_secret(make_server, receiver, videos, api, caplog):
