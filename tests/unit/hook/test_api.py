@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 import random
 import time
@@ -334,3 +335,39 @@ def test_urllib3_debug_lines_lose_their_query_string():
     assert RedactQueryFilter().filter(record)
     assert "SECRET" not in record.getMessage()
     assert "/b/o?<redacted>" in record.getMessage()
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+ENVELOPE_LIKE = st.fixed_dictionaries(
+    {"code": st.one_of(st.integers(), st.text(max_size=6), st.none(), st.booleans())},
+    optional={
+        "msg": JSON,
+        "message": JSON,
+        "data": JSON,
+        "success": JSON,
+        "failed": JSON,
+    },
+)
+
+
+@given(status=st.integers(100, 599), body=st.one_of(JSON, ENVELOPE_LIKE))
+def test_any_answer_maps_to_data_or_a_mavi_error(status, body):
+    error, _ = api.interpret_answer(status, "application/json", json.dumps(body).encode(), call=READ)
+    if error is not None:  # anything but data must be a MaviError that names the status
+        assert isinstance(error, MaviError)
+        assert isinstance(error.message, str)
+        assert error.status == status
+
+
+@given(raw=st.binary(max_size=300), content_type=st.sampled_from([None, "application/json", "video/mp4"]))
+def test_any_bytes_are_interpreted_without_crashing(raw, content_type):
+    for expect_file in (False, True):
+        error, _ = api.interpret_answer(200, content_type, raw, call=READ, expect_file=expect_file)
+        assert error is None or isinstance(error, MaviError)
+    api.looks_like_error_envelope(raw)

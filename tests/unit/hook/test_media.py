@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 from airflow.sdk import ObjectStoragePath
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from airflow_provider_mavi import media
 from airflow_provider_mavi.media import probe_duration_seconds
@@ -96,3 +98,12 @@ def test_pyav_fallback_for_non_mp4(tmp_path):
         for packet in stream.encode(None):
             container.mux(packet)
     assert probe_duration_seconds(path) == pytest.approx(2.0, abs=0.1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=400))
+def test_any_bytes_give_a_duration_or_none(data):
+    import io
+
+    result = media.mvhd_duration(io.BytesIO(FTYP + data))
+    assert result is None or result > 0
