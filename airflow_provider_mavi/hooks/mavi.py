@@ -329,7 +329,8 @@ class MaviHook(BaseHook):
                 headers.get("Content-Disposition"), asset_id, headers.get("Content-Type")
             )
             target = resolve_target(destination, filename)
-            total = content_length(headers.get("Content-Length"))
+            encoded = headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
+            total = None if encoded else content_length(headers.get("Content-Length"))  # decoded size differs
             progress = Progress("Downloading", asset_id, total, logger=self.log)  # type: ignore[arg-type]
             writer = AtomicWriter(target)
             try:

@@ -353,3 +353,18 @@ def test_a_file_that_changes_size_during_upload_is_reported_as_such(hook, mavi_c
         hook.upload_file(source)
     for seen in mavi_conn.seen("POST", "/upload"):  # the server got no complete request
         assert seen.body_size < int(seen.headers["Content-Length"])
+
+
+def test_a_compressed_answer_is_decoded_and_not_length_checked(hook, mavi_conn, tmp_path):
+    import gzip
+
+    data = b"frame" * 10_000
+    body = gzip.compress(data)
+    headers = {
+        "Content-Type": "video/mp4",
+        "Content-Encoding": "gzip",
+        "Content-Disposition": 'attachment; filename="z.mp4"',
+    }
+    mavi_conn.route("GET", f"/{ASSET}/download", Reply(200, body=body, headers=headers))
+    assert Path(hook.download_asset(ASSET, tmp_path)).read_bytes() == data
+    assert mavi_conn.seen()[0].headers["Accept-Encoding"] == "identity"
