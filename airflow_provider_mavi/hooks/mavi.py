@@ -85,6 +85,7 @@ from airflow_provider_mavi.hooks.transport import (
     httpx_failure,
     read_limited,
     requests_failure,
+    scrub,
     source_changed,
     ssl_context,
 )
@@ -541,7 +542,7 @@ class MaviHook(BaseHook):
                 retry_after=retry_after,
             )
             if delay is None:
-                raise final_error(error, call)
+                raise scrub(final_error(error, call), settings.api_key)
             maybe_done = maybe_done or (error.status or 0) >= 500
             self.log.warning(
                 "%s answered HTTP %s (%s); attempt %d of %d, retrying in %.1f s",
@@ -599,7 +600,7 @@ class MaviHook(BaseHook):
                     retry_after=retry_after,
                 )
                 if delay is None:
-                    raise final_error(error, call)
+                    raise scrub(final_error(error, call), settings.api_key)
                 self.log.warning(
                     "%s answered HTTP %s (%s); attempt %d of %d, retrying in %.1f s",
                     call.label, response.status_code, type(error).__name__, attempt,

@@ -20,6 +20,8 @@ from airflow_provider_mavi.hooks.transfer import SourceChangedError
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from airflow_provider_mavi.exceptions import MaviError
+
 
 class RedactQueryFilter(logging.Filter):
     """Drops the query string of URLs in ``urllib3``'s debug lines (a signed URL's query is its secret)."""
@@ -112,3 +114,19 @@ def content_length(value: str | None) -> int | None:
     except ValueError:
         return None
     return length if length is None or length >= 0 else None
+
+
+def scrub(error: MaviError, secret: str) -> MaviError:
+    """Replace ``secret`` in an error built from Mavi's answer (in case Mavi ever echoes the key back).
+
+    :param error: the error about to be raised.
+    :param secret: the API key.
+    """
+    if not secret:
+        return error
+    if error.mavi_message and secret in error.mavi_message:
+        error.mavi_message = error.mavi_message.replace(secret, "<API key>")
+    if secret in error.message:
+        error.message = error.message.replace(secret, "<API key>")
+        error.args = (error.message,)
+    return error

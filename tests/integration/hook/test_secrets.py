@@ -110,3 +110,14 @@ def test_missing_key_is_a_clear_error():
     conn = Connection(conn_id="m", conn_type="mavi", host="http://127.0.0.1:1")
     with pytest.raises(MaviError, match="no API key"):
         settings_from_connection(conn)
+
+
+def test_a_key_echoed_back_by_mavi_is_scrubbed(hook, mavi_conn):
+    mavi_conn.route("GET", "/re_1/metadata", err(401, f"Invalid API key {API_KEY}"))
+    with pytest.raises(MaviError) as info:
+        hook.get_asset_metadata("re_1")
+    assert API_KEY not in exception_text(info.value)
+    assert info.value.mavi_message == "Invalid API key <API key>"
+    with pytest.raises(MaviError) as async_info:
+        asyncio.run(hook.aget_asset_metadata("re_1"))
+    assert API_KEY not in exception_text(async_info.value)
