@@ -18,12 +18,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.engine import url as sa_url
 
 from airflow_provider_mavi.bridge.inbox import CallbackInbox
 from airflow_provider_mavi.bridge.metrics import BridgeMetrics
 from airflow_provider_mavi.bridge.redact import redact_path
 from airflow_provider_mavi.bridge.relay import Relay
-from airflow_provider_mavi.bridge.store import JOB_ID_MAX, Store, WriteResult
+from airflow_provider_mavi.bridge.store import JOB_ID_MAX, Store, StoreError, WriteResult
 from airflow_provider_mavi.bridge.waits import WaitHub
 from airflow_provider_mavi.bridge.writer import BatchWriter
 
@@ -293,7 +294,12 @@ def create_app(settings: BridgeSettings) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await runtime.ensure_started()
+        try:
+            await runtime.ensure_started()
+        except Exception as err:
+            where = sa_url.make_url(settings.db_url).render_as_string(hide_password=True)
+            log.error("mavi-bridge: cannot open the store %s: %s: %s", where, type(err).__name__, err)
+            raise StoreError(f"cannot open the store {where} ({type(err).__name__})") from None
         try:
             yield
         finally:

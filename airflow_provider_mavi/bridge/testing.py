@@ -258,11 +258,12 @@ class PostgresServer:
             f"pg_ctl start failed: {started.stderr[-1000:]}\n{_tail(self._tmp / 'pg.log')}"
         )
 
-    def create_database(self, name: str | None = None) -> str:
+    def create_database(self, name: str | None = None, driver: str = "psycopg") -> str:
         """
         Create a fresh database and return its SQLAlchemy URL.
 
         :param name: the database name (random when ``None``).
+        :param driver: the DB-API driver in the URL (``psycopg``, SQLAlchemy's default, or ``psycopg2``).
         """
         import psycopg2
 
@@ -274,7 +275,7 @@ class PostgresServer:
                 cursor.execute(f'CREATE DATABASE "{name}"')
         finally:
             conn.close()
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.port}/{name}"
+        return f"postgresql+{driver}://postgres@127.0.0.1:{self.port}/{name}"
 
     def stop(self) -> None:
         """Stop the server (fast shutdown) and delete its directory."""

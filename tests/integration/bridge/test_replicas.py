@@ -19,7 +19,7 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def replicas(postgres: PostgresServer) -> Iterator[tuple[BridgeServer, BridgeServer]]:
-    url = postgres.create_database()
+    url = postgres.create_database(driver="psycopg2")  # the contract tests use psycopg 3
     a = BridgeServer(db_url=url)
     b = BridgeServer(db_url=url, secret=a.secret, token=a.token)
     # start both at once: table creation must be safe when replicas race
