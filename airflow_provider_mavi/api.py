@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from email.message import Message
 from email.utils import collapse_rfc2231_value, parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from airflow_provider_mavi.exceptions import (
     CONSOLE_WEBHOOKS_URL,
@@ -368,6 +368,18 @@ def require_str(data: Any, key: str, *, call: Call | None = None) -> str:
         where = f" to {call.label}" if call else ""
         raise MaviServerError(f"Mavi's answer{where} has no data.{key}.")
     return value
+
+
+def check_signed_url(url: str) -> str:
+    """Return a signed upload URL if it is an absolute ``http(s)`` URL, else raise :class:`MaviServerError`
+    (which never shows the URL: its query is a credential).
+
+    :param url: ``data.signed_url`` of ``POST /upload/signed-url``.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        raise MaviServerError("Mavi returned a signed upload URL that is not an http(s) URL; not uploading.")
+    return url
 
 
 def metadata_resources(data: Any, *, call: Call | None = None) -> list[dict[str, Any]]:

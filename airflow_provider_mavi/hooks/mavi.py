@@ -29,6 +29,7 @@ from airflow_provider_mavi.api import (
     TransportFailure,
     auth_headers,
     check_asset_id,
+    check_signed_url,
     delete_call,
     download_call,
     download_filename,
@@ -248,7 +249,7 @@ class MaviHook(BaseHook):
         call = signed_url_call()
         _, data = self._send(call, json_body={"original_filename": src.name})
         asset_id = require_str(data, "asset_id", call=call)
-        signed_url = require_str(data, "signed_url", call=call)
+        signed_url = check_signed_url(require_str(data, "signed_url", call=call))
         self.log.info("Got a signed upload URL for asset %s", asset_id)
         body: Callable[[], MultipartFileBody | RawFileBody]
         if self.signed_upload_method == "PUT":

@@ -368,3 +368,16 @@ def test_a_compressed_answer_is_decoded_and_not_length_checked(hook, mavi_conn, 
     mavi_conn.route("GET", f"/{ASSET}/download", Reply(200, body=body, headers=headers))
     assert Path(hook.download_asset(ASSET, tmp_path)).read_bytes() == data
     assert mavi_conn.seen()[0].headers["Accept-Encoding"] == "identity"
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "gs://bucket/o?sig=SIGSECRET", "/relative?sig=SIGSECRET"]
+)
+def test_a_signed_url_that_is_not_http_is_refused(mavi_conn, tmp_path, url):
+    source = tmp_path / "big.mp4"
+    source.write_bytes(b"s" * 2000)
+    mavi_conn.route("POST", "/upload/signed-url", ok({"asset_id": ASSET, "signed_url": url}))
+    with pytest.raises(MaviServerError, match="not an http") as info:
+        MaviHook(signed_upload_threshold=1000).upload_file(source)
+    assert "SIGSECRET" not in repr(info.value)
+    assert len(mavi_conn.seen()) == 1
