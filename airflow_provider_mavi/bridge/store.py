@@ -113,16 +113,12 @@ _UPSERT_CALLBACK = (
     "terminal = (mavi_bridge_callbacks.terminal OR excluded.terminal) "
     "RETURNING deliveries"
 )
-_MARK_DELIVERED = (
-    "UPDATE mavi_bridge_jobs SET state = 'delivered', updated_at = :at "
-    "WHERE job_id = :job_id AND state = 'waiting'"
-)
 
 
-# PostgreSQL: the three statements in one round trip (data-modifying CTEs on three different tables).
+# PostgreSQL: both statements in one round trip (data-modifying CTEs on two different tables).
 _WRITE_ONE_PG = " ".join(
     (
-        f"WITH d AS ({_UPSERT_DELIVERY}), c AS ({_UPSERT_CALLBACK}), j AS ({_MARK_DELIVERED})",
+        f"WITH d AS ({_UPSERT_DELIVERY}), c AS ({_UPSERT_CALLBACK})",
         "SELECT (SELECT count FROM d), (SELECT deliveries FROM c)",
     )
 )
@@ -203,14 +199,23 @@ def _record(row: Any) -> dict[str, Any]:
 
 
 def _job(row: Any) -> dict[str, Any]:
+    state = row.state
+    if state == JOB_WAITING and row.delivered is not None:
+        state = JOB_DELIVERED
     return {
         "job_id": row.job_id,
         "kind": row.kind,
         "asset_id": row.asset_id,
         "key": row.key,
-        "state": row.state,
+        "state": state,
         "submitted_at": iso_utc(row.submitted_at),
     }
+
+
+def _jobs_query() -> sa.Select[Any]:
+    """Jobs with ``delivered`` derived from the callbacks table at read time (no race with the writer)."""
+    j, c = jobs_table, callbacks_table
+    return sa.select(j, c.c.seq.label("delivered")).select_from(j.outerjoin(c, c.c.job_id == j.c.job_id))
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -239,7 +244,7 @@ class Store:
             self.write_engine = sa.create_engine(self.url, pool_size=4, max_overflow=4, pool_pre_ping=True)
             self.read_engine = sa.create_engine(self.url, pool_size=10, max_overflow=30, pool_pre_ping=True)
         self._insert: Any = sqlite_insert if self.dialect == "sqlite" else postgresql_insert
-        self._write_sql = (_UPSERT_DELIVERY, _UPSERT_CALLBACK, _MARK_DELIVERED)
+        self._write_sql = (_UPSERT_DELIVERY, _UPSERT_CALLBACK)
         self._write_one_pg = _pyformat(_WRITE_ONE_PG)
 
     @property
@@ -315,7 +320,7 @@ class Store:
         :param items: the callbacks to store.
         """
         results: list[WriteResult] = []
-        upsert_delivery, upsert_callback, mark_delivered = self._write_sql
+        upsert_delivery, upsert_callback = self._write_sql
         with self.write_engine.begin() as conn:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
@@ -335,7 +340,6 @@ class Store:
                         count = int(cursor.fetchone()[0])  # type: ignore[index]
                         cursor.execute(upsert_callback, params)
                         deliveries = int(cursor.fetchone()[0])  # type: ignore[index]
-                        cursor.execute(mark_delivered, params)
                     results.append(WriteResult(item.job_id, duplicate=count > 1, deliveries=deliveries))
             finally:
                 cursor.close()
@@ -353,16 +357,12 @@ class Store:
         now = time.time()
         j = jobs_table
         with self.write_engine.begin() as conn:
-            delivered = conn.execute(
-                sa.select(callbacks_table.c.seq).where(callbacks_table.c.job_id == job_id)
-            ).first()
-            state = JOB_DELIVERED if delivered else JOB_WAITING
             stmt = self._insert(j).values(
                 job_id=job_id,
                 kind=kind,
                 asset_id=asset_id,
                 key=key,
-                state=state,
+                state=JOB_WAITING,
                 submitted_at=now,
                 updated_at=now,
             )
@@ -371,7 +371,7 @@ class Store:
                 set_={"kind": kind, "asset_id": asset_id, "key": key, "updated_at": now},
             )
             conn.execute(stmt)
-            row = conn.execute(sa.select(j).where(j.c.job_id == job_id)).one()
+            row = conn.execute(_jobs_query().where(j.c.job_id == job_id)).one()
         return _job(row)
 
     def abandon_job(self, job_id: str) -> dict[str, Any] | None:
@@ -385,7 +385,7 @@ class Store:
             conn.execute(
                 j.update().where(j.c.job_id == job_id).values(state=JOB_ABANDONED, updated_at=time.time())
             )
-            row = conn.execute(sa.select(j).where(j.c.job_id == job_id)).first()
+            row = conn.execute(_jobs_query().where(j.c.job_id == job_id)).first()
         return _job(row) if row else None
 
     def purge(self, older_than: float) -> dict[str, int]:
@@ -486,7 +486,7 @@ class Store:
         """
         j = jobs_table
         with self.read_engine.connect() as conn:
-            row = conn.execute(sa.select(j).where(j.c.job_id == job_id)).first()
+            row = conn.execute(_jobs_query().where(j.c.job_id == job_id)).first()
         return _job(row) if row else None
 
     def find_jobs(self, key: str, limit: int = 100) -> list[dict[str, Any]]:
@@ -497,7 +497,7 @@ class Store:
         :param limit: the most jobs to return.
         """
         j = jobs_table
-        query = sa.select(j).where(j.c.key == key).order_by(j.c.submitted_at.desc()).limit(limit)
+        query = _jobs_query().where(j.c.key == key).order_by(j.c.submitted_at.desc()).limit(limit)
         with self.read_engine.connect() as conn:
             return [_job(r) for r in conn.execute(query).all()]
 
