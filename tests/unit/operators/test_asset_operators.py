@@ -320,3 +320,32 @@ def test_upload_from_object_storage_has_size_but_no_duration(
     assert media["size_bytes"] == sample_video.stat().st_size
     assert media["duration_seconds"] is None
     assert "frame prices will be unknown" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("event", "error", "match"),
+    [
+        (
+            {"status": "timeout", "job_id": "j1", "bridge_url": "http://b:1"},
+            "MaviJobTimeoutError",
+            "mavi-bridge show j1",
+        ),
+        ({"status": "error", "job_id": "j1", "message": "401"}, "MaviWaitError", "401"),
+        ({"status": "nope", "job_id": "j1"}, "MaviTriggerEventError", "unknown status"),
+        ({"status": "success", "job_id": "j1"}, "MaviTriggerEventError", "no callback payload"),
+    ],
+)
+def test_job_sensor_execute_complete_errors(run: Any, event: Any, error: str, match: str) -> None:
+    from airflow_provider_mavi.operators import errors
+
+    sensor = MaviJobSensor(task_id="sense", job_id="j1")
+    with pytest.raises(getattr(errors, error), match=match):
+        sensor.execute_complete(run.context("sense"), event, job_id="j1")
+
+
+@pytest.mark.parametrize("bad", ["", None, 7])
+def test_sensors_refuse_missing_ids(run: Any, bad: Any) -> None:
+    with pytest.raises(MaviOperatorError, match="job_id must be a non-empty string"):
+        MaviJobSensor(task_id="s", job_id=bad).execute(run.context("s"))
+    with pytest.raises(MaviOperatorError, match="asset_id must be a non-empty string"):
+        MaviAssetReadySensor(task_id="a", asset_id=bad).execute(run.context("a"))
