@@ -4,8 +4,10 @@
 # (api-server, scheduler, dag-processor, triggerer, celery worker), the bridge on PostgreSQL in its own
 # database, and the emulator standing in for Mavi. It triggers the pipeline DAG through Airflow's REST API
 # and a two-day backfill, waits for them with a bound, checks the outputs and that each job was submitted
-# once, prints the evidence that tasks ran on the Celery worker and waited in the triggerer, and stops
-# everything it started, also on failure.
+# once; then kills the triggerer while a job waits for its callback and checks that a new triggerer takes
+# over without a job being submitted twice; prints the evidence that tasks ran on the Celery worker and
+# waited in the triggerer, checks that no secret reached a log, and stops everything it started, also on
+# failure.
 #
 #   scripts/system-test.sh            the pipeline and the backfill (what `make system-test` runs)
 #   scripts/system-test.sh --smoke    the topology alone, with tests/system/dags/system_smoke.py
@@ -60,7 +62,7 @@ cleanup() {
     [ -n "$WATCHDOG" ] && kill -- "-$WATCHDOG" 2>/dev/null || true
     [ -n "${FG:-}" ] && kill -TERM -- "-$FG" 2>/dev/null || true
     local i
-    for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do
+    for i in $(printf '%s\n' "${!PIDS[@]}" | sort -rn); do
         kill -TERM -- "-${PIDS[$i]}" 2>/dev/null || true
     done
     for _ in $(seq 1 20); do
@@ -114,6 +116,18 @@ interruptible() {
     wait "$FG" || rc=$?
     FG=""
     return $rc
+}
+
+# crash NAME: kills a started process and its children at once (SIGKILL: no clean shutdown, like a lost host).
+crash() {
+    local i
+    for i in "${!NAMES[@]}"; do
+        if [ "${NAMES[$i]}" = "$1" ]; then
+            kill -KILL -- "-${PIDS[$i]}" 2>/dev/null || true
+            wait "${PIDS[$i]}" 2>/dev/null || true
+            unset 'PIDS[i]' 'NAMES[i]'
+        fi
+    done
 }
 
 # Fails as soon as one of the started processes has died, naming it.
@@ -228,6 +242,8 @@ export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=$TRIGGER_LOG_PORT
 export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=True
 export AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT=$SCHED_HEALTH_PORT
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5
+# A triggerer silent for 15 s is dead: another takes its triggers over (the crash test below needs it).
+export AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD=15
 # One rate-limit bucket for every worker and triggerer process, as the compose stack's shared volume gives.
 export MAVI_RATE_LIMIT_DIR="$RUN/rate-limit"
 mkdir -p "$MAVI_RATE_LIMIT_DIR"
@@ -275,8 +291,21 @@ export SYSTEM_DATA="$RUN/data" SYSTEM_EMULATOR_ADMIN="$EMU_URL/_emulator" SYSTEM
 export SYSTEM_BRIDGE_URL=$BRIDGE_URL SYSTEM_BRIDGE_TOKEN=$BRIDGE_TOKEN
 interruptible "$BIN/python" scripts/system/drive.py "$MODE" \
     || { check_alive; fail "the runs did not pass their checks"; }
-unset SYSTEM_ADMIN_PASSWORD SYSTEM_MAVI_KEY SYSTEM_BRIDGE_TOKEN
 check_alive
+
+if [ "$MODE" = pipeline ]; then
+    # A triggerer dies while a job waits for its callback: a new triggerer takes the trigger over, the run
+    # succeeds, and no job is submitted twice.
+    interruptible "$BIN/python" scripts/system/drive.py crash-start "$RUN/crash-run" \
+        || { check_alive; fail "the crash test could not start"; }
+    crash triggerer
+    say "crash test: killed the triggerer and its children (SIGKILL); starting another one"
+    start triggerer-2 "$BIN/airflow" triggerer
+    interruptible "$BIN/python" scripts/system/drive.py crash-finish "$RUN/crash-run" "$AIRFLOW_HOME/logs" \
+        || { check_alive; fail "the run did not survive the triggerer's crash"; }
+    check_alive
+fi
+unset SYSTEM_ADMIN_PASSWORD SYSTEM_MAVI_KEY SYSTEM_BRIDGE_TOKEN
 
 # ---------------------------------------------------------------- evidence from the logs
 "$BIN/python" scripts/system/drive.py evidence "$LOGS" "$AIRFLOW_HOME/logs"

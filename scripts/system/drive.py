@@ -6,6 +6,8 @@ Subcommands:
 - ``wait-http URL``: wait until URL answers 2xx (bounded).
 - ``set-webhook``: register the bridge's callback URL with the emulator (the Mavi console's job).
 - ``smoke``: trigger the ``system_smoke`` DAG through Airflow's REST API and wait for it.
+- ``crash-start STATE`` / ``crash-finish STATE TASK_LOGS``: a run whose callbacks are late, around a killed
+  triggerer (the shell kills it and starts another in between).
 - ``evidence LOGS TASK_LOGS``: print what the Celery worker ran and what the triggerer waited for.
 - ``pipeline``: trigger the pipeline DAG through the REST API and a two-day backfill through
   ``airflow backfill create``, wait for every run, then check the outputs and the emulator's job counts.
@@ -455,6 +457,72 @@ def run_pipeline(timeout: float) -> None:
     check_bridge_stored_each_callback_once()
 
 
+CRASH_OUTPUT = "output/crash"
+CALLBACK_DELAY_SECONDS = 30
+
+
+def crash_start(state_file: Path, timeout: float) -> None:
+    """Start a pipeline run whose callbacks Mavi delays; return once one of its tasks waits in the triggerer.
+
+    The emulator holds the next two callbacks for ``CALLBACK_DELAY_SECONDS``; the run id is written to
+    ``state_file`` for :func:`crash_finish`.
+
+    :param state_file: where to write the run id.
+    :param timeout: seconds to wait for a deferred task.
+    """
+    data = Path(env("SYSTEM_DATA"))
+    video = data / "incoming" / "crash.mp4"
+    subprocess.run(
+        [str(Path(sys.executable).parent / "mavi-emulator"), "sample-video", str(video), "--seconds", "3"],
+        check=True,
+        capture_output=True,
+    )
+    emulator_admin("PUT", "/faults", {"callback_delay": {"next": 2, "seconds": CALLBACK_DELAY_SECONDS}})
+    api = api_from_env()
+    run_id = api.trigger(
+        PIPELINE_DAG,
+        {"video": str(video), "model": "gemini-2.5-flash-lite", "output": str(data / CRASH_OUTPUT)},
+    )
+    state_file.write_text(run_id)
+    say(f"crash test: triggered {run_id}; Mavi delays its callbacks by {CALLBACK_DELAY_SECONDS}s")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        deferred = [
+            ti["task_id"] for ti in api.task_instances(PIPELINE_DAG, run_id) if ti["state"] == "deferred"
+        ]
+        if any(task in deferred for task in ("extract_frames", "transcribe_video")):
+            time.sleep(3)  # let the triggerer pick the trigger up
+            say(f"crash test: {', '.join(deferred)} deferred, waiting in the triggerer")
+            return
+        time.sleep(1)
+    raise SystemTestError(f"crash test: no job task of {run_id} deferred within {timeout:.0f}s")
+
+
+def crash_finish(state_file: Path, timeout: float, task_logs: Path) -> None:
+    """Check that the run survived the triggerer's crash, with no job submitted twice.
+
+    :param state_file: the file :func:`crash_start` wrote.
+    :param timeout: seconds to wait for the run.
+    :param task_logs: Airflow's task log folder, to show which triggerers ran the triggers.
+    """
+    run_id = state_file.read_text().strip()
+    api = api_from_env()
+    api.wait_for_runs({PIPELINE_DAG: [run_id]}, timeout)
+    emulator_admin("PUT", "/faults", {})
+    check_outputs(Path(env("SYSTEM_DATA")) / CRASH_OUTPUT, "summary.json", expected=1)
+    check_jobs_once(expected_assets=4)
+    check_bridge_stored_each_callback_once()
+    run_dir = next(task_logs.glob(f"dag_id={PIPELINE_DAG}/run_id={run_id}"))
+    moved = []
+    for task_dir in sorted(run_dir.glob("task_id=*")):
+        jobs = sorted({path.name.rsplit(".", 2)[-2] for path in task_dir.glob("*.log.trigger.*.log")})
+        if len(jobs) > 1:
+            moved.append(f"{task_dir.name.removeprefix('task_id=')} (triggerer jobs {' then '.join(jobs)})")
+    if not moved:
+        raise SystemTestError("crash test: no trigger was taken over by the new triggerer")
+    say(f"crash test: the new triggerer took over {', '.join(moved)}; each job was still submitted once")
+
+
 WORKLOAD_RE = re.compile(
     r"Executing workload in Celery: .*?ti=TaskInstanceDTO\(id=UUID\('([^']+)'\), task_id='([^']+)', "
     r"dag_id='([^']+)'.*?map_index=(-?\d+)"
@@ -537,6 +605,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("set-webhook")
     sub.add_parser("smoke")
     sub.add_parser("pipeline")
+    crash = sub.add_parser("crash-start")
+    crash.add_argument("state_file", type=Path)
+    crash_end = sub.add_parser("crash-finish")
+    crash_end.add_argument("state_file", type=Path)
+    crash_end.add_argument("task_logs", type=Path)
     proof = sub.add_parser("evidence")
     proof.add_argument("process_logs", type=Path)
     proof.add_argument("task_logs", type=Path)
@@ -551,6 +624,10 @@ def main(argv: list[str] | None = None) -> int:
             set_webhook()
         elif args.command == "evidence":
             evidence(args.process_logs, args.task_logs)
+        elif args.command == "crash-start":
+            crash_start(args.state_file, timeout=120)
+        elif args.command == "crash-finish":
+            crash_finish(args.state_file, run_timeout, args.task_logs)
         elif args.command == "smoke":
             run_smoke(run_timeout)
         else:
