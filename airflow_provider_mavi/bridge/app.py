@@ -22,6 +22,7 @@ from sqlalchemy.engine import url as sa_url
 
 from airflow_provider_mavi.bridge.inbox import CallbackInbox
 from airflow_provider_mavi.bridge.metrics import BridgeMetrics
+from airflow_provider_mavi.bridge.notify import PgListener
 from airflow_provider_mavi.bridge.redact import redact_path
 from airflow_provider_mavi.bridge.relay import Relay
 from airflow_provider_mavi.bridge.store import JOB_ID_MAX, Store, StoreError, WriteResult
@@ -63,6 +64,7 @@ class Runtime:
         self._reads: ThreadPoolExecutor | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._lock: asyncio.Lock | None = None
+        self.listener: PgListener | None = None
         self.started = False
 
     async def ensure_started(self) -> None:
@@ -89,6 +91,14 @@ class Runtime:
             self.relay = Relay(self.settings.relay_urls, self.metrics)
             self.relay.start()
             self._tasks.append(loop.create_task(self._poll_other_replicas(), name="mavi-bridge-poller"))
+            if store.dialect == "postgresql":
+                hub = self.hub
+
+                def on_ids(ids: list[str]) -> None:
+                    loop.call_soon_threadsafe(hub.notify, ids)
+
+                self.listener = PgListener(store.read_engine, on_ids)
+                self.listener.start()
             if self.settings.retention_seconds:
                 self._tasks.append(loop.create_task(self._purge_periodically(), name="mavi-bridge-purge"))
             self.started = True
@@ -98,6 +108,8 @@ class Runtime:
         """Stop the background tasks and close the store."""
         if not self.started:
             return
+        if self.listener is not None:
+            self.listener.stop()
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -29,6 +29,8 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from airflow_provider_mavi.bridge.notify import CHANNEL, notify_payloads
+
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
@@ -341,6 +343,12 @@ class Store:
                         cursor.execute(upsert_callback, params)
                         deliveries = int(cursor.fetchone()[0])  # type: ignore[index]
                     results.append(WriteResult(item.job_id, duplicate=count > 1, deliveries=deliveries))
+                if self.dialect == "postgresql":  # delivered to every LISTENing replica at commit
+                    for payload in notify_payloads([i.job_id for i in items]):
+                        cursor.execute(
+                            "SELECT pg_notify(%(channel)s, %(payload)s)",
+                            {"channel": CHANNEL, "payload": payload},
+                        )
             finally:
                 cursor.close()
         return results

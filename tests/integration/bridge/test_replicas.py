@@ -85,3 +85,31 @@ def test_same_callback_on_both_replicas_is_one_record(replicas) -> None:
     for server in (a, b):
         record = httpx.get(f"{server.url}/v1/callbacks/{job_id}", headers=server.headers).json()
         assert record["deliveries"] == 20
+
+
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2"])
+def test_notify_wakes_the_other_replica_without_waiting_for_its_poll(
+    postgres: PostgresServer, driver: str
+) -> None:
+    url = postgres.create_database(driver=driver)
+    with (
+        BridgeServer(db_url=url, poll_interval=300) as a,
+        BridgeServer(db_url=url, secret=a.secret, token=a.token, poll_interval=300) as b,
+    ):
+        for _ in range(3):
+            job_id = uuid.uuid4().hex
+            result: dict = {}
+
+            def wait_on_b(job: str = job_id, out: dict = result) -> None:
+                answer = httpx.get(
+                    f"{b.url}/v1/callbacks/{job}", params={"wait": 20}, headers=b.headers, timeout=40
+                )
+                out["status"] = answer.status_code
+
+            thread = threading.Thread(target=wait_on_b)
+            thread.start()
+            time.sleep(0.5)
+            assert httpx.post(a.callback_url, json={"task_id": job_id}).status_code == 200
+            thread.join(30)
+            # the store poll runs every 300 s here: only the NOTIFY can have answered within the 20 s wait
+            assert result["status"] == 200
