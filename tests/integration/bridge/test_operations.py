@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 
 from airflow_provider_mavi.bridge.store import Store
-from airflow_provider_mavi.bridge.testing import BridgeServer
+from airflow_provider_mavi.bridge.testing import BridgeServer, PostgresServer, free_port
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -169,3 +171,57 @@ def test_show_reads_postgres(postgres) -> None:
         httpx.post(bridge.callback_url, json={"task_id": "pg-job"})
     shown = cli("show", "pg-job", "--db-url", url)
     assert json.loads(shown.stdout)["callback"]["job_id"] == "pg-job"
+
+
+def test_console_script_serves_on_host_and_port(tmp_path) -> None:
+    """`mavi-bridge serve --host --port` as the README shows it; SIGTERM stops it cleanly."""
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MAVI_BRIDGE_")},
+        "MAVI_BRIDGE_CALLBACK_SECRET": "c" * 32,
+        "MAVI_BRIDGE_API_TOKEN": "t" * 32,
+        "MAVI_BRIDGE_DB_URL": f"sqlite:///{tmp_path / 'b.sqlite3'}",
+    }
+    script = str(Path(sys.executable).with_name("mavi-bridge"))
+    server = subprocess.Popen(
+        [script, "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        answer = httpx.post(f"http://127.0.0.1:{port}/callbacks/{'c' * 32}", json={"task_id": "cli-job"})
+        assert answer.status_code == 200
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0].decode()
+    assert server.returncode in (0, -signal.SIGTERM)  # uvicorn re-raises the signal after a clean shutdown
+    assert "Application shutdown complete" in output
+    assert f"serving on http://127.0.0.1:{port}" in output
+    assert "c" * 32 not in output
+
+
+@pytest.mark.postgres
+def test_store_down_gives_503_and_a_clear_log_line(postgres: PostgresServer) -> None:
+    pg = PostgresServer().start()
+    url = pg.create_database(driver="psycopg2")
+    with BridgeServer(db_url=url) as bridge:
+        assert httpx.get(f"{bridge.url}/healthz").status_code == 200
+        pg.stop()  # the database goes away under a running bridge
+        health = httpx.get(f"{bridge.url}/healthz", timeout=30)
+        assert health.status_code == 503
+        assert health.json() == {"status": "error", "store": "unreachable"}
+        answer = httpx.post(bridge.callback_url, json={"task_id": "lost-db"}, timeout=30)
+        assert answer.status_code == 503  # Mavi sees a failure and may retry: nothing was acknowledged
+        assert answer.json() == {"detail": "store unavailable, retry later"}
+        log = bridge.output()
+    assert "could not store callback for job lost-db from 127.0.0.1" in log
+    assert "Traceback" not in log
+    assert bridge.secret not in log

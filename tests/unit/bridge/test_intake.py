@@ -155,3 +155,15 @@ def test_job_ids_are_checked(job: str) -> None:
     else:
         assert 0 < len(result.job_id) <= 200
         assert result.job_id == result.job_id.strip()
+
+
+def test_wait_is_capped_and_checked() -> None:
+    from airflow_provider_mavi.bridge.app import _parse_wait
+
+    assert _parse_wait(None, 60) == 0
+    assert _parse_wait("2.5", 60) == 2.5
+    assert _parse_wait("3600", 60) == 60
+    assert _parse_wait(1e9, 60) == 60
+    for bad in ("-1", "nan", "x", True):
+        with pytest.raises(ValueError):
+            _parse_wait(bad, 60)
