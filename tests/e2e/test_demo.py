@@ -102,10 +102,11 @@ def test_demo_stops_its_services_on_ctrl_c(tmp_path: Path) -> None:
     try:
         for line in process.stdout:
             seen.append(line)
-            if "preparing Airflow" in line or time.monotonic() > deadline:
+            if "running the DAG" in line or time.monotonic() > deadline:
                 break
         assert len(ports("".join(seen))) == 2, "".join(seen)
         assert all(is_listening(port) for port in ports("".join(seen)))
+        time.sleep(5)  # in the middle of `airflow dags test`
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends to the foreground process group
         rest, _ = process.communicate(timeout=60)
     finally:
@@ -113,9 +114,24 @@ def test_demo_stops_its_services_on_ctrl_c(tmp_path: Path) -> None:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     output = "".join(seen) + rest
-    assert process.returncode != 0
+    assert process.returncode == 130
+    assert "demo: interrupted" in output
     assert "stopped the emulator and the bridge" in output
     assert not any(is_listening(port) for port in ports(output))
+    assert started_from(tmp_path / "demo") == [], "a process the demo started is still running"
+
+
+def started_from(demo_dir: Path) -> list[str]:
+    """Command lines of running processes that mention the demo's folder."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(demo_dir) in cmdline:
+            found.append(cmdline)
+    return found
 
 
 @pytest.mark.parametrize(
