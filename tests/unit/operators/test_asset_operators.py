@@ -349,3 +349,27 @@ def test_sensors_refuse_missing_ids(run: Any, bad: Any) -> None:
         MaviJobSensor(task_id="s", job_id=bad).execute(run.context("s"))
     with pytest.raises(MaviOperatorError, match="asset_id must be a non-empty string"):
         MaviAssetReadySensor(task_id="a", asset_id=bad).execute(run.context("a"))
+
+
+def test_download_and_extract_to_object_storage(
+    wired: Any, asset_id: str, sample_video: Path, run: Any
+) -> None:
+    import fsspec
+    from airflow.sdk import ObjectStoragePath
+    from airflow.sdk.io import attach
+
+    attach("memory", fs=fsspec.filesystem("memory"))
+    plain = MaviDownloadAssetOperator(task_id="dl", asset_id=asset_id, destination="memory://dl/video.mp4")
+    result = plain.execute(run.context("dl"))
+    assert result["paths"] == ["memory://dl/video.mp4"]
+    assert result["sha256"] == sha256(sample_video)
+    frames = MaviExtractFramesOperator(task_id="frames", asset_id=asset_id, deferrable=False).execute(
+        run.context("frames")
+    )
+    unpacked = MaviDownloadAssetOperator(
+        task_id="dl2", asset_id=frames["frames_asset_id"], destination="memory://dl/frames/", extract=True
+    ).execute(run.context("dl2"))
+    assert len(unpacked["paths"]) == frames["frame_count"]
+    first = unpacked["files"][0]
+    data = ObjectStoragePath(first["path"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == first["sha256"]
