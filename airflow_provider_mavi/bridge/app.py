@@ -177,6 +177,14 @@ class Runtime:
         if wait <= 0:
             return await self.read(self.store.get_callbacks, job_ids)
         waiter = self.hub.register(job_ids)
+        relay_disconnect: asyncio.Task[None] | None = None
+        if disconnected is not None:
+
+            async def wake_on_disconnect() -> None:
+                await disconnected.wait()
+                waiter.event.set()
+
+            relay_disconnect = asyncio.get_running_loop().create_task(wake_on_disconnect())
         try:
             records = await self.read(self.store.get_callbacks, job_ids)
             loop = asyncio.get_running_loop()
@@ -198,6 +206,8 @@ class Runtime:
                     self.metrics.wake_latency.observe(time.monotonic() - waiter.notified_at)
             return records
         finally:
+            if relay_disconnect is not None:
+                relay_disconnect.cancel()
             self.hub.unregister(waiter)
 
 

@@ -262,7 +262,7 @@ class AsyncBridgeClient:
                     break
                 self._changed.clear()
                 if not self._waiters or set(self._waiters) - polled:
-                    await asyncio.sleep(0.005)  # let other newcomers of this moment join the next poll
+                    await asyncio.sleep(0.02)  # let other newcomers of this moment join the next poll
                     if not poll.done():
                         poll.cancel()
                         with contextlib.suppress(asyncio.CancelledError, BridgeError):

@@ -40,6 +40,10 @@ def test_thousand_waiters_share_one_long_poll_and_few_sockets(logged_bridge: Bri
         waiters = [asyncio.create_task(client.wait_for(job, timeout=120)) for job in ids]
         await asyncio.sleep(1.0)
         polls_while_waiting = client.batch_requests
+        async with httpx.AsyncClient() as probe:
+            metrics = (await probe.get(f"{bridge.url}/metrics")).text
+        open_waits = float(re.search(r"^mavi_bridge_open_waits (\S+)$", metrics, re.M).group(1))
+        assert open_waits == 1  # the bridge holds ONE long-poll for the 1,000 waiters
         async with httpx.AsyncClient(limits=httpx.Limits(max_connections=16)) as sender:
             for start in range(0, len(ids), 16):
                 answers = await asyncio.gather(
@@ -163,3 +167,32 @@ def test_blocking_client(logged_bridge: BridgeServer) -> None:
         bad.get_callback(job)
     with BridgeClient("http://127.0.0.1:9", bridge.token) as down, pytest.raises(BridgeUnavailableError):
         down.wait_for(job, timeout=0.2)
+
+
+def test_waiters_arriving_one_by_one_keep_one_poll_open(logged_bridge: BridgeServer) -> None:
+    bridge = logged_bridge
+    ids = [uuid.uuid4().hex for _ in range(60)]
+
+    async def scenario() -> tuple[list[float], int]:
+        client = AsyncBridgeClient(bridge.url, bridge.token)
+        seen: list[float] = []
+        waiters = []
+        async with httpx.AsyncClient() as probe:
+            for job in ids:  # triggers starting one after another
+                waiters.append(asyncio.create_task(client.wait_for(job, timeout=60)))
+                await asyncio.sleep(0.03)
+                metrics = (await probe.get(f"{bridge.url}/metrics")).text
+                seen.append(float(re.search(r"^mavi_bridge_open_waits (\S+)$", metrics, re.M).group(1)))
+            for job in ids:
+                await probe.post(bridge.callback_url, json={"task_id": job})
+        results = await asyncio.gather(*waiters)
+        assert all(r is not None for r in results)
+        polls = client.batch_requests
+        await client.aclose()
+        return seen, polls
+
+    seen, polls = asyncio.run(scenario())
+    print(
+        f"60 waiters arriving every 30 ms: at most {max(seen):.0f} polls open on the bridge, {polls} in all"
+    )
+    assert max(seen) <= 2  # the replaced poll may linger a moment before the bridge sees its disconnect

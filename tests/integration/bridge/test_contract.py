@@ -443,3 +443,24 @@ def test_put_job_bad_input(bridge: BridgeServer, store: Store, body: bytes, mess
     assert answer.status_code == 400
     assert answer.json() == {"detail": message}
     assert store.get_job("j1") is None
+
+
+def test_a_client_that_goes_away_frees_its_wait(bridge: BridgeServer, job_id: str) -> None:
+    before = metric(bridge, "mavi_bridge_open_waits")
+    for request in (
+        lambda: httpx.get(
+            f"{bridge.url}/v1/callbacks/{job_id}", params={"wait": 30}, headers=bridge.headers, timeout=1
+        ),
+        lambda: httpx.post(
+            f"{bridge.url}/v1/callbacks/wait",
+            json={"job_ids": [job_id], "wait": 30},
+            headers=bridge.headers,
+            timeout=1,
+        ),
+    ):
+        with pytest.raises(httpx.ReadTimeout):
+            request()
+    deadline = time.monotonic() + 5
+    while metric(bridge, "mavi_bridge_open_waits") > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert metric(bridge, "mavi_bridge_open_waits") == before
