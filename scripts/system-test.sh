@@ -75,6 +75,7 @@ cleanup() {
     if [ -f "$PG_DIR/data/postmaster.pid" ]; then
         as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
+    if [ -f "$PG_DIR/postgres.log" ]; then cp "$PG_DIR/postgres.log" "$LOGS/postgres.log" 2>/dev/null || true; fi
     rm -rf "$PG_DIR"
     if [ $rc -ne 0 ]; then
         echo "system-test: FAILED (exit $rc) after $(($(date +%s) - STARTED_AT))s; last lines of each log:" >&2
@@ -163,7 +164,6 @@ as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --pwfile="$PG_DIR/pwfile" \
 rm -f "$PG_DIR/pwfile"
 as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w \
     -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=200" start >/dev/null
-ln -sf "$PG_DIR/postgres.log" "$LOGS/postgres.log"
 say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
 
 export PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=postgres PGPASSWORD=$PG_SUPER_PASSWORD
@@ -229,7 +229,7 @@ export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$API_PORT/execu
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/simple_auth_manager_passwords.json"
 export AIRFLOW__API_AUTH__JWT_SECRET
-AIRFLOW__API_AUTH__JWT_SECRET=$(secret)
+AIRFLOW__API_AUTH__JWT_SECRET=$(secret)$(secret)  # 96 characters: HMAC-SHA512 wants 64 bytes or more
 SECRETS+=("$AIRFLOW__CORE__FERNET_KEY" "$AIRFLOW__API_AUTH__JWT_SECRET")
 export AIRFLOW__API__BASE_URL="http://127.0.0.1:$API_PORT"
 AIRFLOW_DB="airflow:$AIRFLOW_DB_PASSWORD@127.0.0.1:$PG_PORT/airflow"
@@ -237,6 +237,7 @@ export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://$AIRFLOW_DB"
 export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql://$AIRFLOW_DB"
 export AIRFLOW__CELERY__WORKER_CONCURRENCY=4
+export AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT=21600
 export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$WORKER_LOG_PORT
 export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=$TRIGGER_LOG_PORT
 export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=True
@@ -308,6 +309,7 @@ fi
 unset SYSTEM_ADMIN_PASSWORD SYSTEM_MAVI_KEY SYSTEM_BRIDGE_TOKEN
 
 # ---------------------------------------------------------------- evidence from the logs
+sleep 2  # the worker logs a workload's end just after the task's state reached the API
 "$BIN/python" scripts/system/drive.py evidence "$LOGS" "$AIRFLOW_HOME/logs"
 
 # ---------------------------------------------------------------- no secret in any log

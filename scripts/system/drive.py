@@ -575,7 +575,7 @@ def evidence(process_logs: Path, task_logs: Path) -> None:
             {str(r["logger"]).rsplit(".", 1)[-1] for r in records if "Trigger" in str(r.get("logger"))}
         )
         found = re.search(r"'status': '(\w+)'", str(done.get("result")))
-        status = found.group(1) if found else "?"
+        status = found.group(1) if found else str(done.get("result"))[:40]
         map_index = done.get("map_index", -1)
         fired.append(
             f"{done.get('dag_id')}.{done.get('task_id')}"
