@@ -24,7 +24,6 @@ from airflow_provider_mavi.emulator.testing import EmulatorServer
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 DAGS = Path(__file__).parent / "dags"
 
-pytest_plugins = ["airflow_provider_mavi.emulator.pytest_plugin"]
 
 
 @dataclass

@@ -12,7 +12,6 @@ import pytest
 
 from airflow_provider_mavi.bridge.testing import BridgeServer
 
-pytest_plugins = ["airflow_provider_mavi.emulator.pytest_plugin"]
 
 
 @pytest.fixture(scope="session")
