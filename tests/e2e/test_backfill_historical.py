@@ -175,3 +175,22 @@ def test_backfill_create_plans_one_run_per_day(airflow_env: Any, backfill: dict[
     for day in DAYS:
         assert day in done.stdout
     assert "2026-03-04" not in done.stdout
+
+
+def test_a_video_mavi_cannot_decode_fails_clearly_and_pays_nothing(
+    backfill: dict[str, Any], airflow_env: Any, services: Any, archive: dict[str, Path]
+) -> None:
+    day = "2026-03-05"
+    (archive["root"] / day).mkdir(parents=True)
+    (archive["root"] / day / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42 this is not a video")
+    done_before = sorted(archive["output"].rglob("result.json"))
+    before = services.stats()
+    run = airflow_env.dags_test("mavi_backfill_historical", backfill["conf"], logical_date=day)
+    assert run.returncode != 0
+    assert run.state == "failed"
+    assert "upload_status FAILED" in run.output
+    assert not (archive["output"] / day / "broken" / "result.json").exists()
+    after = services.stats()
+    assert after["jobs"] == before["jobs"], "no paid job for a video Mavi could not read"
+    assert after["spend_usd"] == before["spend_usd"]
+    assert sorted(archive["output"].rglob("result.json")) == done_before, "earlier results are untouched"
