@@ -123,8 +123,9 @@ def test_async_client_calls(logged_bridge: BridgeServer) -> None:
 def test_async_client_errors(logged_bridge: BridgeServer) -> None:
     async def scenario() -> None:
         bad = AsyncBridgeClient(logged_bridge.url, "wrong-token-0123456789")
-        with pytest.raises(BridgeAuthError, match="refused the token"):
+        with pytest.raises(BridgeAuthError, match="refused the token") as refused:
             await bad.get_callback("x")
+        assert "wrong-token-0123456789" not in f"{refused.value!s} {refused.value!r} {bad!r}"
         with pytest.raises(BridgeAuthError):
             await bad.wait_for("x", timeout=5)
         await bad.aclose()
