@@ -258,6 +258,23 @@ def test_dags_and_scripts_are_mounted_from_the_repository(
                 assert source in declared, f"{name}: named volume {source} is not declared"
 
 
+def test_api_server_can_open_the_password_file_airflow_init_writes(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    path = environment(services["airflow-apiserver"])["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"]
+    folder = str(Path(path).parent)
+    for name in ("airflow-init", "airflow-apiserver"):
+        mounts = [v for v in services[name]["volumes"] if v.split(":")[1] == folder]
+        assert mounts == ["airflow-auth:" + folder], (
+            f"{name}: {folder} on the airflow-auth volume, read-write"
+        )
+    script = argv(services["airflow-init"]["command"])[1]
+    assert path in script, "airflow-init writes the password file the api-server reads"
+    assert environment(services["airflow-apiserver"])["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS"].startswith(
+        environment(services["airflow-init"])["AIRFLOW_ADMIN_USERNAME"] + ":"
+    ), "the user airflow-init writes a password for is the user the api-server knows"
+
+
 # ------------------------------------------------------------------------------------------ commands
 def airflow_commands(services: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     """Every ``airflow ...`` command line of the stack, as the argument list after ``airflow``.
