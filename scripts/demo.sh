@@ -38,8 +38,9 @@ case "$MODEL" in
     gemini-2.5-flash-lite | gemini-2.5-flash | gemini-2.5-flash-preview-09-2025 | gemini-2.5-flash-lite-preview-09-2025) ;;
     *) die "MAVI_DEMO_MODEL: $MODEL is not a model Mavi supports (gemini-2.5-flash-lite, gemini-2.5-flash, ...)" ;;
 esac
-[[ "$SECONDS_OF_VIDEO" =~ ^[0-9]+([.][0-9]+)?$ ]] && [ "${SECONDS_OF_VIDEO//[.0]/}" != "" ] \
-    || die "MAVI_DEMO_SECONDS: $SECONDS_OF_VIDEO is not a positive number of seconds"
+if ! [[ "$SECONDS_OF_VIDEO" =~ ^[0-9]+([.][0-9]+)?$ ]] || [ -z "${SECONDS_OF_VIDEO//[.0]/}" ]; then
+    die "MAVI_DEMO_SECONDS: $SECONDS_OF_VIDEO is not a positive number of seconds"
+fi
 
 LOGS="$DEMO_DIR/logs"
 RESULTS="$DEMO_DIR/results"
