@@ -5,12 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_mavi import __version__
-
-DEFAULT_BASE_URL = "https://mavi-backend.memories.ai/serve/api/v2"
+from airflow_provider_mavi.api import DEFAULT_BASE_URL
 
 
 def get_provider_info() -> dict[str, Any]:
-    """Return what ``airflow providers list`` and the connection form show for this provider."""
+    """Return what ``airflow providers list`` and the connection form show for this provider.
+
+    The bridge's Airflow plugin is registered only through the ``airflow.plugins`` entry point in
+    ``pyproject.toml``: declaring it here too would register it twice when ``lazy_discover_providers`` is off
+    (Airflow then logs "already registered" and lists a plugin import error).
+    """
     return {
         "package-name": "airflow-provider-mavi",
         "name": "Mavi",
@@ -24,7 +28,9 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.hooks.mavi"]}],
-        "operators": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.operators.mavi"]}],
+        "operators": [
+            {"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.operators.mavi"]}
+        ],
         "triggers": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.triggers.mavi"]}],
         "sensors": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.sensors.mavi"]}],
         "connection-types": [
@@ -40,7 +46,7 @@ def get_provider_info() -> dict[str, Any]:
                 "conn-fields": {
                     "bridge_url": {
                         "label": "Bridge URL",
-                        "description": "Base URL of the mavi-bridge service the triggers read callbacks from.",
+                        "description": "Base URL of the mavi-bridge the triggers read callbacks from.",
                         "schema": {"type": ["string", "null"]},
                     },
                     "bridge_token": {
@@ -76,5 +82,4 @@ def get_provider_info() -> dict[str, Any]:
                 },
             }
         },
-        "plugins": [{"name": "mavi_bridge", "plugin-class": "airflow_provider_mavi.bridge.plugin.MaviBridgePlugin"}],
     }
