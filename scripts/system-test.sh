@@ -142,8 +142,8 @@ check_alive() {
 secret() { "$BIN/python" -c 'import secrets; print(secrets.token_hex(24))'; }
 
 # ---------------------------------------------------------------- PostgreSQL and Redis
-read -r PG_PORT REDIS_PORT API_PORT BRIDGE_PORT EMU_PORT WORKER_LOG_PORT TRIGGER_LOG_PORT SCHED_HEALTH_PORT \
-    < <("$BIN/python" scripts/system/drive.py ports 8)
+read -r PG_PORT REDIS_PORT API_PORT BRIDGE_PORT EMU_PORT WORKER_LOG_PORT WORKER2_LOG_PORT TRIGGER_LOG_PORT \
+    SCHED_HEALTH_PORT < <("$BIN/python" scripts/system/drive.py ports 9)
 
 if [ "$(id -u)" -eq 0 ]; then
     chown postgres: "$PG_DIR"
@@ -236,7 +236,7 @@ AIRFLOW_DB="airflow:$AIRFLOW_DB_PASSWORD@127.0.0.1:$PG_PORT/airflow"
 export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://$AIRFLOW_DB"
 export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql://$AIRFLOW_DB"
-export AIRFLOW__CELERY__WORKER_CONCURRENCY=4
+export AIRFLOW__CELERY__WORKER_CONCURRENCY=2
 export AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT=21600
 export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$WORKER_LOG_PORT
 export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=$TRIGGER_LOG_PORT
@@ -275,7 +275,10 @@ start api-server "$BIN/airflow" api-server --host 127.0.0.1 --port "$API_PORT" -
 start scheduler "$BIN/airflow" scheduler
 start dag-processor "$BIN/airflow" dag-processor
 start triggerer "$BIN/airflow" triggerer
-start celery-worker "$BIN/airflow" celery worker --concurrency 4
+# Two Celery workers, as on two hosts: each with its own name and log server port.
+start celery-worker-1 "$BIN/airflow" celery worker --celery-hostname "worker-1@%h"
+AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$WORKER2_LOG_PORT \
+    start celery-worker-2 "$BIN/airflow" celery worker --celery-hostname "worker-2@%h"
 interruptible "$BIN/python" scripts/system/drive.py wait-http \
     "http://127.0.0.1:$API_PORT/api/v2/monitor/health" \
     --timeout 180 || { check_alive; fail "the api-server did not come up"; }
@@ -284,7 +287,7 @@ interruptible "$BIN/python" scripts/system/drive.py wait-http \
     || { check_alive; fail "the scheduler is not healthy"; }
 check_alive
 say "Airflow up after $(($(date +%s) - STARTED_AT))s: api-server :$API_PORT, scheduler, dag-processor," \
-    "triggerer, celery worker (CeleryExecutor, Redis broker, PostgreSQL result backend)"
+    "triggerer, two Celery workers (CeleryExecutor, Redis broker, PostgreSQL result backend)"
 
 # ---------------------------------------------------------------- the runs
 export SYSTEM_API_URL="http://127.0.0.1:$API_PORT" SYSTEM_ADMIN_USER=admin SYSTEM_ADMIN_PASSWORD=$ADMIN_PASSWORD

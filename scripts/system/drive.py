@@ -527,35 +527,47 @@ WORKLOAD_RE = re.compile(
     r"Executing workload in Celery: .*?ti=TaskInstanceDTO\(id=UUID\('([^']+)'\), task_id='([^']+)', "
     r"dag_id='([^']+)'.*?map_index=(-?\d+)"
 )
-FINISHED_RE = re.compile(r"Workload finished .*?final_state=(\w+).*?workload_id=([0-9a-f-]+)")
+FINISHED_RE = re.compile(
+    r"^(\S+) .*Workload finished .*?duration=([0-9.]+).*?final_state=(\w+).*?workload_id=([0-9a-f-]+)"
+)
 
 
 def evidence(process_logs: Path, task_logs: Path) -> None:
-    """Print what the Celery worker ran and what the triggerer waited for; fail when either is missing.
+    """Print what the Celery workers ran and what the triggerer waited for; fail when either is missing.
 
-    The worker's own log names each workload it executed and the state it ended in (``deferred`` when the
+    Each worker's own log names each workload it executed and the state it ended in (``deferred`` when the
     task handed its wait to the triggerer). The triggerer writes each trigger's lines next to the task's
     log, in ``attempt=N.log.trigger.<triggerer job id>.log``.
 
-    :param process_logs: the folder with ``celery-worker.log``.
+    :param process_logs: the folder with the workers' logs (``celery-worker*.log``).
     :param task_logs: Airflow's task log folder (``$AIRFLOW_HOME/logs``).
     """
     names: dict[str, str] = {}
-    states: dict[str, list[str]] = {}
-    for line in (process_logs / "celery-worker.log").read_text(errors="replace").splitlines():
-        if match := WORKLOAD_RE.search(line):
-            ti_id, task_id, dag_id, map_index = match.groups()
-            names[ti_id] = f"{dag_id}.{task_id}" + (f"[{map_index}]" if map_index != "-1" else "")
-        elif match := FINISHED_RE.search(line):
-            state, ti_id = match.groups()
-            states.setdefault(ti_id, []).append(state)
+    runs: dict[str, list[tuple[float, str]]] = {}  # by task instance: (start, "state on worker")
+    per_worker: dict[str, int] = {}
+    for log in sorted(process_logs.glob("celery-worker*.log")):
+        worker = log.stem
+        per_worker[worker] = 0
+        for line in log.read_text(errors="replace").splitlines():
+            if match := WORKLOAD_RE.search(line):
+                ti_id, task_id, dag_id, map_index = match.groups()
+                names[ti_id] = f"{dag_id}.{task_id}" + (f"[{map_index}]" if map_index != "-1" else "")
+            elif match := FINISHED_RE.search(line):
+                # Ordered by start (end minus duration): a resumed run may end before the deferring one
+                # has finished logging its end.
+                ended, duration, state, ti_id = match.groups()
+                began = dt.datetime.fromisoformat(ended).timestamp() - float(duration)
+                runs.setdefault(ti_id, []).append((began, f"{state} on {worker}"))
+                per_worker[worker] += 1
+    states = {ti_id: [what for _, what in sorted(seen)] for ti_id, seen in runs.items()}
     ran = [f"{names.get(ti_id, ti_id)}: {' -> '.join(seen)}" for ti_id, seen in states.items()]
-    say(f"evidence: the Celery worker ran {len(ran)} task instances (celery-worker.log; state per run):")
+    counts = ", ".join(f"{worker}: {n}" for worker, n in per_worker.items())
+    say(f"evidence: the Celery workers ran {len(ran)} task instances ({counts} workloads; state per run):")
     for entry in sorted(ran):
         say(f"    {entry}")
     if not ran:
-        raise SystemTestError("the Celery worker's log shows no task it executed")
-    if not any("deferred" in seen for seen in states.values()):
+        raise SystemTestError("no Celery worker's log shows a task it executed")
+    if not any(seen[0].startswith("deferred") for seen in states.values()):
         raise SystemTestError("no task deferred: nothing waited in the triggerer")
 
     fired: list[str] = []
