@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The topology of docker-compose.yaml, run natively (no Docker engine needed): PostgreSQL and Redis from
 # Debian's packages on free loopback ports, Airflow with the CeleryExecutor as separate processes
-# (api-server, scheduler, dag-processor, triggerer, celery worker), the bridge on PostgreSQL in its own
+# (api-server, scheduler, dag-processor, triggerer, two Celery workers), the bridge on PostgreSQL in its own
 # database, and the emulator standing in for Mavi. It triggers the pipeline DAG through Airflow's REST API
 # and a two-day backfill, waits for them with a bound, checks the outputs and that each job was submitted
 # once; then kills the triggerer while a job waits for its callback and checks that a new triggerer takes
-# over without a job being submitted twice; prints the evidence that tasks ran on the Celery worker and
+# over without a job being submitted twice; prints the evidence that tasks ran on the Celery workers and
 # waited in the triggerer, checks that no secret reached a log, and stops everything it started, also on
 # failure.
 #
