@@ -30,9 +30,8 @@ from typing import Any
 
 import psutil
 
-from airflow_provider_mavi.bridge.client import AsyncBridgeClient
 from airflow_provider_mavi.bridge.testing import BridgeServer
-from airflow_provider_mavi.triggers.mavi import MaviJobCallbackTrigger
+from airflow_provider_mavi.triggers.mavi import MaviJobCallbackTrigger, bridge_clients
 
 POSTER = r"""
 import json, sys, time, httpx
@@ -83,15 +82,22 @@ async def scenario(
     cpu_start = me.cpu_times()
     started = time.monotonic()
     tasks = [asyncio.ensure_future(wait_one(job_id)) for job_id in job_ids]
-    client = AsyncBridgeClient.shared(bridge.url, bridge.token)
-    while len(getattr(client, "_waiters", {})) < waits and time.monotonic() - started < 120:  # noqa: ASYNC110 (sampling the client, not waiting on it)
+    clients = bridge_clients(bridge.url, bridge.token)
+
+    def waiting() -> int:
+        return sum(len(getattr(client, "_waiters", {})) for client in clients)
+
+    def polls() -> int:
+        return sum(client.batch_requests for client in clients)
+
+    while waiting() < waits and time.monotonic() - started < 120:  # noqa: ASYNC110 (sampling the client, not waiting on it)
         await asyncio.sleep(0.05)
     setup_seconds = time.monotonic() - started
     setup_cpu = sum(me.cpu_times()[:2]) - sum(cpu_start[:2])
 
     # Idle: everything waits, nothing arrives.
     await asyncio.sleep(1.0)
-    polls_before = client.batch_requests
+    polls_before = polls()
     cpu_before = sum(me.cpu_times()[:2])
     bridge_proc = psutil.Process(bridge.process.pid) if bridge.process else None
     bridge_cpu_before = sum(bridge_proc.cpu_times()[:2]) if bridge_proc else 0.0
@@ -101,7 +107,7 @@ async def scenario(
     bridge_idle_cpu = (
         (sum(bridge_proc.cpu_times()[:2]) - bridge_cpu_before) / idle * 100 if bridge_proc else 0.0
     )
-    idle_polls = client.batch_requests - polls_before
+    idle_polls = polls() - polls_before
     rss_mib = me.memory_info().rss / 2**20
 
     # Deliveries: a separate process posts callbacks for jobs spread over all N, at a steady rate.
@@ -154,7 +160,8 @@ async def scenario(
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await client.aclose()
+    for client in clients:
+        await client.aclose()
     return {
         "waits": waits,
         "setup_s": round(setup_seconds, 2),

@@ -13,7 +13,6 @@ import pytest
 from airflow_provider_mavi.bridge.testing import BridgeServer
 
 
-
 @pytest.fixture(scope="session")
 def bridge() -> Iterator[BridgeServer]:
     """One real bridge (uvicorn subprocess, SQLite file) for the session."""

@@ -461,3 +461,46 @@ async def test_many_triggers_read_the_connection_once(
     assert calls == ["mavi_default"]
     assert [r[0]["status"] for r in results[:3]] == ["success"] * 3
     assert {r[0]["status"] for r in results[3:]} == {"timeout"}
+
+
+async def test_bridge_clients_are_sharded_by_job_and_belong_to_their_loop(bridge: BridgeServer) -> None:
+    from airflow_provider_mavi.triggers.mavi import BRIDGE_SHARDS, bridge_client_for, bridge_clients
+
+    clients = bridge_clients(bridge.url, bridge.token)
+    assert len(clients) == BRIDGE_SHARDS
+    assert bridge_clients(bridge.url + "/", bridge.token) is clients
+    assert bridge_client_for("a" * 32, bridge.url, bridge.token) is bridge_client_for(
+        "a" * 32, bridge.url, bridge.token
+    )
+    used = {id(bridge_client_for(f"{i:032x}", bridge.url, bridge.token)) for i in range(200)}
+    assert used == {id(c) for c in clients}
+
+    other_loop = await asyncio.to_thread(lambda: asyncio.run(_clients_in_a_new_loop(bridge)))
+    assert not set(other_loop) & {id(c) for c in clients}
+
+
+async def _clients_in_a_new_loop(bridge: BridgeServer) -> list[int]:
+    from airflow_provider_mavi.triggers.mavi import bridge_clients
+
+    return [id(c) for c in bridge_clients(bridge.url, bridge.token)]
+
+
+async def test_more_waiters_than_one_batch_all_get_their_callback(
+    bridge: BridgeServer, mavi_conn: str, kit: Any
+) -> None:
+    """6,000 waiting triggers (more than one bridge batch of 5,000): the last ones still get callbacks."""
+    job_ids = [kit.new_job_id() for _ in range(6000)]
+    deadline = time.time() + 60
+    waiting = [
+        asyncio.ensure_future(run_to_end(MaviJobCallbackTrigger(job_id=j, deadline=deadline), timeout=90))
+        for j in job_ids
+    ]
+    await asyncio.sleep(3)  # every trigger is in its wait
+    late = job_ids[-3:]
+    for job_id in late:
+        await asyncio.to_thread(kit.post_callback, bridge, kit.frames_callback(job_id))
+    done = await asyncio.wait_for(asyncio.gather(*waiting[-3:]), 30)
+    assert [events[0]["status"] for events in done] == ["success"] * 3
+    for task in waiting[:-3]:
+        task.cancel()
+    await asyncio.gather(*waiting[:-3], return_exceptions=True)
