@@ -25,7 +25,6 @@ AIRFLOW = str(Path(sys.executable).parent / "airflow")
 DAGS = Path(__file__).parent / "dags"
 
 
-
 @dataclass
 class Run:
     """What one `airflow dags test` left: exit code, output, the run's state, task states and XComs."""

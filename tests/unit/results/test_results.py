@@ -15,9 +15,9 @@ from airflow_provider_mavi.exceptions import MaviCallbackError, MaviError
 from airflow_provider_mavi.results import (
     TranscriptSegment,
     audio_transcription_cost_usd,
-    download_cost_usd,
     callback_job_id,
     callback_outcome,
+    download_cost_usd,
     frames_cost_usd,
     parse_frames_callback,
     parse_transcript_callback,
