@@ -97,7 +97,8 @@ class MaviJobSensor(_MaviSensor):
         """
         job_id = require_id(self.job_id, "job_id")
         settings = self.hook.get_settings()
-        record = bridge_client(settings, self.mavi_conn_id).get_callback(job_id, wait=0)
+        with bridge_client(settings, self.mavi_conn_id) as client:
+            record = client.get_callback(job_id, wait=0)
         if record is None:
             self.log.info("No callback for Mavi job %s yet", job_id)
             return False
