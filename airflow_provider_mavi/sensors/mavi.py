@@ -6,7 +6,6 @@ Both defer by default and reuse the provider's triggers; ``deferrable=False`` po
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from datetime import timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -31,11 +30,12 @@ from airflow_provider_mavi.operators.upload import asset_ready_outcome
 from airflow_provider_mavi.triggers.mavi import (
     MaviAssetReadyTrigger,
     MaviJobCallbackTrigger,
+    asset_status,
     event_from_record,
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from airflow.sdk import Context
 
@@ -175,12 +175,11 @@ class MaviAssetReadySensor(_MaviSensor):
         :param context: the task's context.
         """
         asset_id = require_id(self.asset_id, "asset_id")
-        entries = self.hook.get_asset_metadata(asset_id)
-        statuses = {str(e.get("upload_status")) for e in entries if isinstance(e, Mapping)}
-        self.log.info("Asset %s upload_status: %s", asset_id, ", ".join(sorted(statuses)) or "unknown")
-        if "FAILED" in statuses:
+        status, _ = asset_status(self.hook.get_asset_metadata(asset_id), asset_id)
+        self.log.info("Asset %s upload_status: %s", asset_id, status)
+        if status == "FAILED":
             raise MaviOperatorError(f"Mavi asset {asset_id} is not usable: upload_status FAILED")
-        if statuses == {"SUCCESS"}:
+        if status == "SUCCESS":
             return PokeReturnValue(is_done=True, xcom_value=asset_id)
         return False
 

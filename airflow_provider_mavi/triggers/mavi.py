@@ -364,13 +364,29 @@ class MaviJobCallbackTrigger(BaseTrigger):
             self.log.warning("Could not mark Mavi job %s abandoned: %s", self.job_id, type(error).__name__)
 
 
-def _find_entry(entries: list[dict[str, Any]], asset_id: str) -> Mapping[str, Any] | None:
-    for entry in entries:
-        if isinstance(entry, Mapping) and entry.get("asset_id") == asset_id:
-            return entry
-    if len(entries) == 1 and isinstance(entries[0], Mapping):
-        return entries[0]
-    return None
+def asset_status(entries: list[dict[str, Any]], asset_id: str) -> tuple[str | None, dict[str, Any]]:
+    """
+    The ``upload_status`` of an asset from its metadata entries, and the entry it was read from.
+
+    A ``re_`` or ``imc_`` asset has its own entry. An ``im_`` frame group lists its frames instead: it is
+    ``FAILED`` when a frame is, ``SUCCESS`` when every frame is, else the first other status seen.
+
+    :param entries: the ``resource`` entries of ``GET /{asset_id}/metadata``.
+    :param asset_id: the asset asked about.
+    """
+    valid = [entry for entry in entries if isinstance(entry, Mapping)]
+    for entry in valid:
+        if entry.get("asset_id") == asset_id:
+            return str(entry.get("upload_status")), dict(entry)
+    if not valid:
+        return None, {}
+    statuses = [str(entry.get("upload_status")) for entry in valid]
+    summary = {"asset_id": asset_id, "frames": len(valid)}
+    if "FAILED" in statuses:
+        return "FAILED", summary
+    if all(status == "SUCCESS" for status in statuses):
+        return "SUCCESS", summary
+    return next(status for status in statuses if status != "SUCCESS"), summary
 
 
 class MaviAssetReadyTrigger(BaseTrigger):
@@ -454,15 +470,14 @@ class MaviAssetReadyTrigger(BaseTrigger):
                 entries = None
             if entries is not None:
                 errors.succeeded()
-                entry = _find_entry(entries, self.asset_id)
-                status = str(entry.get("upload_status")) if entry is not None else None
+                status, entry = asset_status(entries, self.asset_id)
                 if status != last_status:
                     self.log.info("Asset %s upload_status: %s", self.asset_id, status)
                     last_status = status
-                if entry is not None and status == "SUCCESS":
-                    yield self._event("success", "SUCCESS", metadata=dict(entry))
+                if status == "SUCCESS":
+                    yield self._event("success", "SUCCESS", metadata=entry)
                     return
-                if entry is not None and status == "FAILED":
+                if status == "FAILED":
                     yield self._event("failed", f"Mavi reports upload_status FAILED for {self.asset_id}")
                     return
             remaining = self.deadline - _now()

@@ -504,3 +504,51 @@ async def test_more_waiters_than_one_batch_all_get_their_callback(
     for task in waiting[:-3]:
         task.cancel()
     await asyncio.gather(*waiting[:-3], return_exceptions=True)
+
+
+@pytest.mark.parametrize(
+    ("entries", "asset_id", "status"),
+    [
+        ([{"asset_id": "re_1", "upload_status": "UPLOADING"}], "re_1", "UPLOADING"),
+        ([{"asset_id": "imc_1_0", "upload_status": "SUCCESS"}], "imc_1_0", "SUCCESS"),
+        ([{"asset_id": "imc_1_0", "upload_status": "SUCCESS"}] * 3, "im_1", "SUCCESS"),
+        (
+            [{"asset_id": "imc_1_0", "upload_status": "SUCCESS"}, {"upload_status": "WAITING"}],
+            "im_1",
+            "WAITING",
+        ),
+        (
+            [{"asset_id": "imc_1_0", "upload_status": "SUCCESS"}, {"upload_status": "FAILED"}],
+            "im_1",
+            "FAILED",
+        ),
+        ([], "re_1", None),
+        (["junk"], "re_1", None),
+    ],
+)
+def test_asset_status_of_assets_and_frame_groups(entries: Any, asset_id: str, status: str | None) -> None:
+    from airflow_provider_mavi.triggers.mavi import asset_status
+
+    assert asset_status(entries, asset_id)[0] == status
+
+
+async def test_asset_trigger_on_a_frame_group(wired: Any, bridge: BridgeServer, sample_video: Any) -> None:
+    from airflow_provider_mavi.bridge.client import BridgeClient
+    from airflow_provider_mavi.hooks.mavi import MaviHook
+
+    def frame_group() -> str:
+        hook = MaviHook()
+        asset = hook.upload_file(str(sample_video))
+        hook.wait_for_asset_ready(asset, timeout=60, poll_interval=0.1)
+        job_id = hook.extract_frames(asset)
+        with BridgeClient(bridge.url, bridge.token) as client:
+            record = client.wait_for(job_id, timeout=60)
+        assert record is not None
+        return str(record.payload["data"]["asset_id"])
+
+    group = await asyncio.to_thread(frame_group)
+    (event,) = await run_to_end(
+        MaviAssetReadyTrigger(asset_id=group, deadline=time.time() + 30, poll_interval=0.1)
+    )
+    assert event["status"] == "success"
+    assert event["metadata"]["frames"] >= 5
