@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from airflow.sdk.exceptions import AirflowException
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class MaviOperatorError(AirflowException):
@@ -44,6 +49,21 @@ class MaviJobTimeoutError(MaviOperatorError):
         super().__init__(message)
         self.job_id = job_id
         self.bridge_url = bridge_url
+
+    @classmethod
+    def from_event(cls, job_id: str, event: Mapping[str, Any]) -> MaviJobTimeoutError:
+        """
+        Build the error from a ``timeout`` trigger event (keeping why the last look failed, if it did).
+
+        :param job_id: the Mavi job id.
+        :param event: the validated event.
+        """
+        message = str(event.get("message") or "")
+        marker = "(and the last look failed: "
+        detail = message.split(marker, 1)[1].rstrip(")") if marker in message else None
+        if detail:
+            detail = f"the bridge could not be asked at the deadline: {detail}"
+        return cls(job_id, str(event.get("bridge_url") or "(unknown bridge)"), detail)
 
 
 class MaviTriggerEventError(MaviOperatorError):

@@ -515,7 +515,7 @@ class MaviJobOperator(MaviBaseOperator):
         if status == "failed":
             raise MaviJobFailedError(job, str(checked.get("message") or "no message"))
         if status == "timeout":
-            raise MaviJobTimeoutError(job, str(checked.get("bridge_url") or "(unknown bridge)"))
+            raise MaviJobTimeoutError.from_event(job, checked)
         if status == "error":
             raise MaviWaitError(
                 f"Waiting for Mavi job {job} failed: {checked.get('message')}. The job may still deliver: "

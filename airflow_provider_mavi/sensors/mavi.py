@@ -111,7 +111,7 @@ class MaviJobSensor(_MaviSensor):
         if status == "failed":
             raise MaviJobFailedError(job_id, str(checked.get("message") or "no message"))
         if status == "timeout":
-            raise MaviJobTimeoutError(job_id, str(checked.get("bridge_url") or "(unknown bridge)"))
+            raise MaviJobTimeoutError.from_event(job_id, checked)
         if status == "error":
             raise MaviWaitError(f"Waiting for Mavi job {job_id} failed: {checked.get('message')}")
         self.log.info("Mavi job %s delivered its callback", job_id)

@@ -490,3 +490,14 @@ def test_retry_after_the_deadline_uses_a_callback_that_came_late(
     )
     assert result["job_id"] == first.trigger.job_id
     assert jobs_submitted(wired) == 1
+
+
+def test_timeout_error_keeps_why_the_last_look_failed(op: Any, run: Any) -> None:
+    event = {
+        "status": "timeout",
+        "job_id": "j1",
+        "bridge_url": "http://127.0.0.1:1",
+        "message": "no callback (and the last look failed: BridgeError: 404 from x: is bridge_url right?)",
+    }
+    with pytest.raises(MaviJobTimeoutError, match=r"could not be asked at the deadline: BridgeError: 404"):
+        op.execute_complete(run.context("frames"), event, job_id="j1")
