@@ -3,8 +3,10 @@ Clients of the bridge's read API, for triggers (async) and blocking operators/se
 
 ``AsyncBridgeClient.shared(url, token)`` returns one client per running event loop (never cached across
 loops, because ``airflow dags test`` runs each trigger under its own ``asyncio.run``). Its ``wait_for`` joins
-every concurrent waiter of the loop into ONE batch long-poll (``POST /v1/callbacks/wait``), re-issued when the
-set of waited ids grows, so a thousand waiting triggers use one long-poll and a handful of sockets.
+every concurrent waiter of the loop into batch long-polls (``POST /v1/callbacks/wait``): the waited ids are
+split into chunks (1,000 ids each by default, grown up to the bridge's 5,000 cap once ``max_connections // 2``
+polls are open), one long-poll in flight per chunk over the client's shared sockets, and a chunk's poll is
+re-issued only when ids join that chunk. A thousand waiting triggers use one long-poll; 10,000 use four.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
@@ -24,7 +26,24 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_SERVER_WAIT = 60.0
-MAX_BATCH_IDS = 5000
+MAX_BATCH_IDS = 5000  # the bridge refuses a batch long-poll with more ids
+
+
+@dataclass(eq=False)
+class _Chunk:
+    """
+    Some of the waited ids, polled by one long-poll at a time.
+
+    :param ids: the ids this chunk polls.
+    :param changed: set when ids join (re-issue the poll) or the chunk empties (end it).
+    :param task: the task keeping the chunk's long-poll in flight.
+    :param inflight: the poll and the change watch being awaited, cancelled when the task ends.
+    """
+
+    ids: set[str] = field(default_factory=set)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    inflight: list[asyncio.Future[Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -112,8 +131,11 @@ class AsyncBridgeClient:
 
     :param base_url: the bridge's base URL (``http://bridge:8787``, or ``.../mavi`` for the plugin).
     :param token: the bearer token (``MAVI_BRIDGE_API_TOKEN``).
-    :param max_connections: sockets this client may open at once.
+    :param max_connections: sockets this client may open at once; half of them (at least one) is the number
+        of batch long-polls kept open before chunks grow past ``batch_size``, the rest stay free for other
+        requests.
     :param poll_wait: seconds each batch long-poll asks the bridge to wait (capped at 60 by the bridge).
+    :param batch_size: ids a chunk (one long-poll) takes before another chunk is started (1 to 5,000).
     """
 
     _per_loop: ClassVar[weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, str], Any]]] = (
@@ -121,9 +143,21 @@ class AsyncBridgeClient:
     )
 
     def __init__(
-        self, base_url: str, token: str, *, max_connections: int = 8, poll_wait: float = 50.0
+        self,
+        base_url: str,
+        token: str,
+        *,
+        max_connections: int = 8,
+        poll_wait: float = 50.0,
+        batch_size: int = 1000,
     ) -> None:
+        if not 1 <= batch_size <= MAX_BATCH_IDS:
+            raise ValueError(f"batch_size must be 1 to {MAX_BATCH_IDS}, not {batch_size!r}")
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, not {max_connections!r}")
         self.base_url = base_url.rstrip("/")
+        self._batch_size = batch_size
+        self._max_polls = max(1, max_connections // 2)
         self._token = token
         self._poll_wait = min(poll_wait, MAX_SERVER_WAIT)
         self._http = httpx.AsyncClient(
@@ -133,9 +167,8 @@ class AsyncBridgeClient:
             timeout=_timeout(0),
         )
         self._waiters: dict[str, list[asyncio.Future[CallbackRecord]]] = {}
-        self._changed = asyncio.Event()
-        self._dispatcher: asyncio.Task[None] | None = None
-        self._inflight: list[asyncio.Future[Any]] = []
+        self._chunks: list[_Chunk] = []
+        self._chunk_of: dict[str, _Chunk] = {}
         self.batch_requests = 0  # how many batch long-polls were sent (for tests and benchmarks)
 
     def __repr__(self) -> str:
@@ -158,11 +191,13 @@ class AsyncBridgeClient:
         return client
 
     async def aclose(self) -> None:
-        """Stop the batch poll, fail pending waiters and close the sockets."""
-        if self._dispatcher is not None:
-            self._dispatcher.cancel()
+        """Stop the batch polls and close the sockets."""
+        tasks = [chunk.task for chunk in self._chunks if chunk.task is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._dispatcher
+                await task
         await self._http.aclose()
         with contextlib.suppress(RuntimeError):
             clients = self._per_loop.get(asyncio.get_running_loop(), {})
@@ -209,19 +244,17 @@ class AsyncBridgeClient:
         """
         Wait up to ``timeout`` seconds for the job's callback; ``None`` when it did not come in time.
 
-        Every concurrent ``wait_for`` of this client shares one batch long-poll. Transient bridge errors are
-        retried with backoff until the timeout; a refused token raises :class:`BridgeAuthError`.
+        Every concurrent ``wait_for`` of this client shares the batch long-polls of its chunks (one poll per
+        chunk of ids, see the module docstring), so every waiter is polled however many wait. Transient
+        bridge errors are retried with backoff until the timeout; a refused token raises
+        :class:`BridgeAuthError`.
 
         :param job_id: Mavi's job id.
         :param timeout: seconds to wait in all.
         """
         future: asyncio.Future[CallbackRecord] = asyncio.get_running_loop().create_future()
         self._waiters.setdefault(job_id, []).append(future)
-        self._changed.set()
-        if self._dispatcher is None or self._dispatcher.done():
-            self._dispatcher = asyncio.get_running_loop().create_task(
-                self._dispatch(), name="mavi-bridge-wait"
-            )
+        self._chunk_for(job_id)
         try:
             return await asyncio.wait_for(future, max(timeout, 0.0))
         except asyncio.TimeoutError:
@@ -233,35 +266,73 @@ class AsyncBridgeClient:
                     waiting.remove(future)
                 if not waiting:
                     del self._waiters[job_id]
+                    self._forget(job_id)
 
-    async def _dispatch(self) -> None:
+    def _chunk_for(self, job_id: str) -> _Chunk:
+        """The chunk that polls ``job_id``: its own, or one with room (a new one started if none)."""
+        chunk = self._chunk_of.get(job_id)
+        if chunk is not None:
+            return chunk
+        chunk = next((c for c in self._chunks if len(c.ids) < self._batch_size), None)
+        if chunk is None and len(self._chunks) >= self._max_polls:
+            # every poll is at its preferred size and no socket is spare: grow the smallest, up to the cap
+            smallest = min(self._chunks, key=lambda c: len(c.ids))
+            chunk = smallest if len(smallest.ids) < MAX_BATCH_IDS else None
+        if chunk is None:
+            chunk = _Chunk()
+            self._chunks.append(chunk)
+            chunk.task = asyncio.get_running_loop().create_task(
+                self._poll_chunk(chunk), name="mavi-bridge-wait"
+            )
+        chunk.ids.add(job_id)
+        chunk.changed.set()
+        self._chunk_of[job_id] = chunk
+        return chunk
+
+    def _forget(self, job_id: str) -> None:
+        """Drop ``job_id`` (no waiter left) from its chunk; an emptied chunk ends its poll."""
+        chunk = self._chunk_of.pop(job_id, None)
+        if chunk is not None:
+            chunk.ids.discard(job_id)
+            if not chunk.ids:
+                chunk.changed.set()
+
+    async def _poll_chunk(self, chunk: _Chunk) -> None:
         try:
-            await self._dispatch_loop()
+            await self._poll_chunk_loop(chunk)
         finally:
-            for task in self._inflight:
+            # leave the list first (no await before): a newcomer must not join a chunk that is ending
+            with contextlib.suppress(ValueError):
+                self._chunks.remove(chunk)
+            for task in chunk.inflight:
                 task.cancel()
-            for task in self._inflight:
+            for task in chunk.inflight:
                 with contextlib.suppress(BaseException):
                     await task
-            self._inflight.clear()
+            chunk.inflight.clear()
+            for job_id in list(chunk.ids):
+                if self._chunk_of.get(job_id) is chunk:
+                    del self._chunk_of[job_id]
+            chunk.ids.clear()
 
-    async def _dispatch_loop(self) -> None:
+    async def _poll_chunk_loop(self, chunk: _Chunk) -> None:
+        """Keep one long-poll in flight for the chunk's ids, re-issued when ids join it."""
         backoff = 0.5
-        while self._waiters:
-            ids = list(self._waiters)[:MAX_BATCH_IDS]
+        while chunk.ids:
+            ids = list(chunk.ids)
             polled = set(ids)
-            self._changed.clear()
+            chunk.changed.clear()
             poll = asyncio.ensure_future(self.wait_many(ids, self._poll_wait))
-            self._inflight = [poll]
+            chunk.inflight = [poll]
             while not poll.done():
-                changed = asyncio.ensure_future(self._changed.wait())
-                self._inflight = [poll, changed]
+                changed = asyncio.ensure_future(chunk.changed.wait())
+                chunk.inflight = [poll, changed]
                 await asyncio.wait({poll, changed}, return_when=asyncio.FIRST_COMPLETED)
                 if poll.done():
                     changed.cancel()
                     break
-                self._changed.clear()
-                if not self._waiters or set(self._waiters) - polled:
+                chunk.changed.clear()
+                if not chunk.ids or chunk.ids - polled:
                     await asyncio.sleep(0.02)  # let other newcomers of this moment join the next poll
                     if not poll.done():
                         poll.cancel()
@@ -274,8 +345,8 @@ class AsyncBridgeClient:
             if isinstance(error, BridgeAuthError) or (
                 error is not None and not isinstance(error, BridgeError)
             ):
-                for futures in self._waiters.values():
-                    for future in futures:
+                for job_id in chunk.ids:
+                    for future in self._waiters.get(job_id, ()):
                         if not future.done():
                             future.set_exception(error)
                 return
@@ -290,6 +361,7 @@ class AsyncBridgeClient:
                 for future in self._waiters.pop(record.job_id, ()):
                     if not future.done():
                         future.set_result(record)
+                self._forget(record.job_id)
 
     async def put_job(self, job_id: str, *, kind: str, asset_id: str, key: str | None = None) -> None:
         """

@@ -197,3 +197,84 @@ def test_waiters_arriving_one_by_one_keep_one_poll_open(logged_bridge: BridgeSer
         f"60 waiters arriving every 30 ms: at most {max(seen):.0f} polls open on the bridge, {polls} in all"
     )
     assert max(seen) <= 2  # the replaced poll may linger a moment before the bridge sees its disconnect
+
+
+async def _open_waits(bridge: BridgeServer) -> float:
+    async with httpx.AsyncClient() as probe:
+        metrics = (await probe.get(f"{bridge.url}/metrics")).text
+    return float(re.search(r"^mavi_bridge_open_waits (\S+)$", metrics, re.M).group(1))
+
+
+async def _post_callbacks(bridge: BridgeServer, ids: list[str]) -> None:
+    async with httpx.AsyncClient(limits=httpx.Limits(max_connections=16)) as sender:
+        for start in range(0, len(ids), 16):
+            answers = await asyncio.gather(
+                *(
+                    sender.post(bridge.callback_url, json={"task_id": j, "code": 200})
+                    for j in ids[start : start + 16]
+                )
+            )
+            assert all(a.status_code == 200 for a in answers)
+
+
+def test_more_waiters_than_one_batch_are_all_polled(logged_bridge: BridgeServer) -> None:
+    """6,000 waiters (the bridge takes 5,000 ids per poll): every one gets its callback, over few polls."""
+    bridge = logged_bridge
+    ids = [uuid.uuid4().hex for _ in range(6000)]
+    before = len(WAIT_LINE.findall(bridge.output()))
+
+    async def scenario() -> tuple[list[CallbackRecord | None], float, int]:
+        client = AsyncBridgeClient.shared(bridge.url, bridge.token)
+        waiters = [asyncio.create_task(client.wait_for(job, timeout=120)) for job in ids]
+        await asyncio.sleep(1.5)
+        open_waits = await _open_waits(bridge)
+        await _post_callbacks(bridge, ids[::-1])  # the last waiters first: they are past the first 5,000
+        results = await asyncio.gather(*waiters)
+        total = client.batch_requests
+        await client.aclose()
+        return results, open_waits, total
+
+    results, open_waits, total = asyncio.run(scenario())
+    assert [r.job_id if r else None for r in results] == ids
+    lines = WAIT_LINE.findall(bridge.output())[before:]
+    print(f"6000 waiters: {open_waits:.0f} polls open, {total} in all, over {len(set(lines))} sockets")
+    assert 2 <= open_waits <= 4  # chunks of at most 5,000 ids, at most max_connections // 2 polls
+    assert len(set(lines)) <= 8
+
+
+def test_a_newcomer_re_issues_only_its_chunk(logged_bridge: BridgeServer) -> None:
+    """Chunks of 100 ids, 4 polls (max_connections 8): one waiter joining or served re-issues one poll."""
+    bridge = logged_bridge
+    ids = [uuid.uuid4().hex for _ in range(400)]
+
+    async def scenario() -> None:
+        client = AsyncBridgeClient(bridge.url, bridge.token, batch_size=100, max_connections=8)
+        waiters = [asyncio.create_task(client.wait_for(job, timeout=60)) for job in ids]
+        await asyncio.sleep(1.0)
+        assert await _open_waits(bridge) == 4
+        polls = client.batch_requests
+        # every chunk is full and 4 polls are open: the newcomer grows the smallest chunk, one re-issue
+        newcomer = uuid.uuid4().hex
+        waiters.append(asyncio.create_task(client.wait_for(newcomer, timeout=60)))
+        await asyncio.sleep(0.5)
+        assert client.batch_requests == polls + 1
+        assert await _open_waits(bridge) == 4
+        await _post_callbacks(bridge, [ids[250]])  # one callback: its chunk's poll answers and is re-issued
+        assert (await waiters[250]).job_id == ids[250]
+        await asyncio.sleep(0.3)
+        assert client.batch_requests == polls + 2
+        await _post_callbacks(bridge, [newcomer, *ids[:250], *ids[251:]])
+        results = await asyncio.gather(*waiters)
+        assert [r.job_id if r else None for r in results] == [*ids, newcomer]
+        await asyncio.sleep(0.3)
+        assert await _open_waits(bridge) == 0  # emptied chunks end their polls
+        await client.aclose()
+
+    asyncio.run(scenario())
+
+
+def test_batch_size_outside_the_bridge_cap_is_refused() -> None:
+    with pytest.raises(ValueError, match="batch_size must be 1 to 5000, not 5001"):
+        AsyncBridgeClient("http://127.0.0.1:9", "token-0123456789", batch_size=5001)
+    with pytest.raises(ValueError, match="batch_size must be 1 to 5000, not 0"):
+        AsyncBridgeClient("http://127.0.0.1:9", "token-0123456789", batch_size=0)
