@@ -30,8 +30,9 @@ from typing import Any
 
 import psutil
 
+from airflow_provider_mavi.bridge.client import AsyncBridgeClient
 from airflow_provider_mavi.bridge.testing import BridgeServer
-from airflow_provider_mavi.triggers.mavi import MaviJobCallbackTrigger, bridge_clients
+from airflow_provider_mavi.triggers.mavi import MaviJobCallbackTrigger
 
 POSTER = r"""
 import json, sys, time, httpx
@@ -82,7 +83,7 @@ async def scenario(
     cpu_start = me.cpu_times()
     started = time.monotonic()
     tasks = [asyncio.ensure_future(wait_one(job_id)) for job_id in job_ids]
-    clients = bridge_clients(bridge.url, bridge.token)
+    clients = [AsyncBridgeClient.shared(bridge.url, bridge.token)]  # the one the triggers use
 
     def waiting() -> int:
         return sum(len(getattr(client, "_waiters", {})) for client in clients)

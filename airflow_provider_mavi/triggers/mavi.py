@@ -2,10 +2,10 @@
 
 Both carry an absolute deadline (epoch seconds, computed by the operator before it defers) so a triggerer
 restart does not reset it, take only JSON primitives, resolve the connection asynchronously inside ``run()``
-and yield exactly one event. The waiting triggers of one triggerer are spread over :data:`BRIDGE_SHARDS`
-bridge clients by job id; each client coalesces its waiters into one batch long-poll
+and yield exactly one event. The waiting triggers of one event loop share its bridge client
+(:meth:`AsyncBridgeClient.shared`), which polls every waiter in chunks of ids, one batch long-poll per chunk
 (:meth:`AsyncBridgeClient.wait_for`), so 10,000 waits cost a handful of sockets, and a callback re-posts
-only its shard's ids, not every waiter's.
+only its chunk's ids, not every waiter's.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-import zlib
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -142,45 +141,6 @@ class _ErrorLog:
         return min(BACKOFF_CAP_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** max(self.in_row - 1, 0))
 
 
-#: Bridge clients (each one batch long-poll) the waiting triggers of one event loop are spread over.
-BRIDGE_SHARDS = 4
-_bridge_pools: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[tuple[str, str], tuple[AsyncBridgeClient, ...]]
-] = weakref.WeakKeyDictionary()
-
-
-def bridge_clients(base_url: str, token: str) -> tuple[AsyncBridgeClient, ...]:
-    """
-    The running event loop's bridge clients for ``base_url`` and ``token`` (created on first use).
-
-    Never cached across event loops: ``airflow dags test`` runs each trigger under its own loop.
-
-    :param base_url: the bridge's base URL.
-    :param token: the bearer token.
-    """
-    loop = asyncio.get_running_loop()
-    pool = _bridge_pools.setdefault(loop, {})
-    key = (base_url.rstrip("/"), token)
-    clients = pool.get(key)
-    if clients is None:
-        clients = pool[key] = tuple(
-            AsyncBridgeClient(base_url, token, max_connections=4) for _ in range(BRIDGE_SHARDS)
-        )
-    return clients
-
-
-def bridge_client_for(job_id: str, base_url: str, token: str) -> AsyncBridgeClient:
-    """
-    The bridge client that waits for ``job_id`` in this event loop (a stable shard by job id).
-
-    :param job_id: the Mavi job id.
-    :param base_url: the bridge's base URL.
-    :param token: the bearer token.
-    """
-    clients = bridge_clients(base_url, token)
-    return clients[zlib.crc32(job_id.encode()) % len(clients)]
-
-
 #: Seconds a connection read by one trigger is re-used by the others of the same event loop.
 SETTINGS_TTL_SECONDS = 60.0
 _settings_cache: weakref.WeakKeyDictionary[
@@ -276,7 +236,7 @@ class MaviJobCallbackTrigger(BaseTrigger):
             )
             return
         self._bridge_url = settings.bridge_url
-        client = bridge_client_for(self.job_id, settings.bridge_url, settings.bridge_token)
+        client = AsyncBridgeClient.shared(settings.bridge_url, settings.bridge_token)
         self.log.info(
             "Waiting for the callback of Mavi job %s at %s until %s",
             self.job_id,
@@ -357,7 +317,7 @@ class MaviJobCallbackTrigger(BaseTrigger):
         try:
             settings = await _settings(self.mavi_conn_id)
             if settings.bridge_url and settings.bridge_token:
-                client = bridge_client_for(self.job_id, settings.bridge_url, settings.bridge_token)
+                client = AsyncBridgeClient.shared(settings.bridge_url, settings.bridge_token)
                 await asyncio.wait_for(client.abandon_job(self.job_id), timeout=10)
                 self.log.info("Mavi job %s marked abandoned in the bridge", self.job_id)
         except Exception as error:

@@ -12,6 +12,7 @@ import pytest
 from airflow.sdk.module_loading import import_string
 from airflow.triggers.base import BaseTrigger
 
+from airflow_provider_mavi.bridge.client import AsyncBridgeClient
 from airflow_provider_mavi.bridge.testing import BridgeServer, free_port
 from airflow_provider_mavi.triggers import mavi as triggers_module
 from airflow_provider_mavi.triggers.mavi import MaviAssetReadyTrigger, MaviJobCallbackTrigger, public_url
@@ -463,26 +464,27 @@ async def test_many_triggers_read_the_connection_once(
     assert {r[0]["status"] for r in results[3:]} == {"timeout"}
 
 
-async def test_bridge_clients_are_sharded_by_job_and_belong_to_their_loop(bridge: BridgeServer) -> None:
-    from airflow_provider_mavi.triggers.mavi import BRIDGE_SHARDS, bridge_client_for, bridge_clients
+async def test_triggers_share_the_loops_bridge_client(
+    bridge: BridgeServer, mavi_conn: str, kit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every trigger of one event loop waits through AsyncBridgeClient.shared, as CONTRIBUTING.md says."""
+    real = AsyncBridgeClient.wait_for
+    used: set[int] = set()
 
-    clients = bridge_clients(bridge.url, bridge.token)
-    assert len(clients) == BRIDGE_SHARDS
-    assert bridge_clients(bridge.url + "/", bridge.token) is clients
-    assert bridge_client_for("a" * 32, bridge.url, bridge.token) is bridge_client_for(
-        "a" * 32, bridge.url, bridge.token
+    async def recording(self: AsyncBridgeClient, job_id: str, timeout: float) -> Any:
+        used.add(id(self))
+        return await real(self, job_id, timeout)
+
+    monkeypatch.setattr(AsyncBridgeClient, "wait_for", recording)
+    job_ids = [kit.new_job_id() for _ in range(20)]
+    for job_id in job_ids:
+        kit.post_callback(bridge, kit.frames_callback(job_id))
+    deadline = time.time() + 30
+    results = await asyncio.gather(
+        *(run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=deadline)) for job_id in job_ids)
     )
-    used = {id(bridge_client_for(f"{i:032x}", bridge.url, bridge.token)) for i in range(200)}
-    assert used == {id(c) for c in clients}
-
-    other_loop = await asyncio.to_thread(lambda: asyncio.run(_clients_in_a_new_loop(bridge)))
-    assert not set(other_loop) & {id(c) for c in clients}
-
-
-async def _clients_in_a_new_loop(bridge: BridgeServer) -> list[int]:
-    from airflow_provider_mavi.triggers.mavi import bridge_clients
-
-    return [id(c) for c in bridge_clients(bridge.url, bridge.token)]
+    assert {r[0]["status"] for r in results} == {"success"}
+    assert used == {id(AsyncBridgeClient.shared(bridge.url, bridge.token))}
 
 
 async def test_more_waiters_than_one_batch_all_get_their_callback(
