@@ -28,13 +28,11 @@ import hashlib
 import json
 import logging
 import os
-import re
 from typing import Any
 
 import pendulum
 from airflow.sdk import (
     CronDataIntervalTimetable,
-    ObjectStoragePath,
     Param,
     Variable,
     dag,
@@ -50,6 +48,7 @@ from airflow_provider_mavi.operators.mavi import (
     MaviTranscribeVideoOperator,
     MaviUploadOperator,
 )
+from airflow_provider_mavi.paths import safe_segment, storage_path
 
 log = logging.getLogger(__name__)
 
@@ -58,22 +57,12 @@ MARKER = "result.json"
 VIDEO_SUFFIXES = (".mp4",)
 
 
-def storage_path(location: str) -> ObjectStoragePath:
-    """Turn a local path (``~`` and relative paths allowed) or an object storage URL into a path.
-
-    :param location: a local path or a URL such as ``s3://bucket/prefix``.
-    """
-    if "://" in location:
-        return ObjectStoragePath(location)
-    return ObjectStoragePath("file://" + os.path.abspath(os.path.expanduser(location)))
-
-
 def safe_name(text: str) -> str:
-    """Make a file stem safe as one path segment on every object store.
+    """Make ``text`` safe as one path segment (see :func:`safe_segment`).
 
     :param text: the text to clean.
     """
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "video"
+    return safe_segment(text, "video")
 
 
 def result_folder(stem: str) -> str:

@@ -21,11 +21,10 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 from typing import Any
 
 import pendulum
-from airflow.sdk import Asset, ObjectStoragePath, Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task
 
 from airflow_provider_mavi.api import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
 from airflow_provider_mavi.operators.mavi import (
@@ -34,6 +33,7 @@ from airflow_provider_mavi.operators.mavi import (
     MaviTranscribeVideoOperator,
     MaviUploadOperator,
 )
+from airflow_provider_mavi.paths import safe_segment, storage_path
 
 log = logging.getLogger(__name__)
 
@@ -43,22 +43,12 @@ TRANSCRIPT = Asset(name="mavi_video_transcript", group="mavi")
 DEFAULT_OUTPUT = os.path.join(os.environ.get("AIRFLOW_HOME", "~/airflow"), "mavi", "results")
 
 
-def storage_path(location: str) -> ObjectStoragePath:
-    """Turn a local path (``~`` and relative paths allowed) or an object storage URL into a path.
-
-    :param location: a local path or a URL such as ``s3://bucket/prefix``.
-    """
-    if "://" in location:
-        return ObjectStoragePath(location)
-    return ObjectStoragePath("file://" + os.path.abspath(os.path.expanduser(location)))
-
-
 def safe_name(text: str) -> str:
-    """Make a run id or a file stem safe as one path segment on every object store.
+    """Make ``text`` safe as one path segment (see :func:`safe_segment`).
 
     :param text: the text to clean.
     """
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "run"
+    return safe_segment(text, "run")
 
 
 @dag(
