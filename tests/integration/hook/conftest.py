@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-API_KEY = "sk-mavi-Zq8TOPSECRETKEY4242"
+API_KEY = "sk-mavi-test-Zq8-TOPSECRET-4242"  # fake, but unique enough to find in any output
 API_PREFIX = "/serve/api/v2"
 
 
