@@ -534,22 +534,45 @@ class MaviHook(BaseHook):
                     "%s: not found after an earlier attempt that may have succeeded; done", call.label
                 )
                 return response, None
-            retry_after = parse_retry_after(response.headers.get("Retry-After"), time.time())
-            delay = retry_delay(
-                attempt=attempt,
-                policy=policy,
-                idempotent=call.idempotent,
-                error=error,
-                retry_after=retry_after,
+            delay = self._delay_after_answer(
+                call, error, response.status_code, response.headers.get("Retry-After"), attempt, settings
             )
-            if delay is None:
-                raise scrub(final_error(error, call), settings.api_key)
             maybe_done = maybe_done or (error.status or 0) >= 500
-            self.log.warning(
-                "%s answered HTTP %s (%s); attempt %d of %d, retrying in %.1f s",
-                call.label, response.status_code, type(error).__name__, attempt, policy.max_attempts, delay,
-            )  # fmt: skip
             time.sleep(delay)
+
+    def _delay_after_answer(
+        self,
+        call: Call,
+        error: MaviError,
+        status: int,
+        retry_after_header: str | None,
+        attempt: int,
+        settings: MaviConnectionSettings,
+    ) -> float:
+        """Seconds to wait before retrying an error answer, for both dispatchers; raises when it is final.
+
+        :param call: the request.
+        :param error: the error the answer maps to.
+        :param status: the HTTP status of the answer.
+        :param retry_after_header: the answer's ``Retry-After`` header, if any.
+        :param attempt: the attempt that just failed, from 1.
+        :param settings: the connection (its key is scrubbed from the error raised).
+        """
+        policy = self.retry_policy
+        delay = retry_delay(
+            attempt=attempt,
+            policy=policy,
+            idempotent=call.idempotent,
+            error=error,
+            retry_after=parse_retry_after(retry_after_header, time.time()),
+        )
+        if delay is None:
+            raise scrub(final_error(error, call), settings.api_key)
+        self.log.warning(
+            "%s answered HTTP %s (%s); attempt %d of %d, retrying in %.1f s",
+            call.label, status, type(error).__name__, attempt, policy.max_attempts, delay,
+        )  # fmt: skip
+        return delay
 
     async def _asend(self, call: Call, *, json_body: dict[str, Any] | None = None) -> Any:
         """The one async dispatcher (JSON answers): the same decisions as :meth:`_send`, with ``httpx``.
@@ -592,19 +615,7 @@ class MaviHook(BaseHook):
                 )
                 if error is None:
                     return data
-                retry_after = parse_retry_after(response.headers.get("Retry-After"), time.time())
-                delay = retry_delay(
-                    attempt=attempt,
-                    policy=policy,
-                    idempotent=call.idempotent,
-                    error=error,
-                    retry_after=retry_after,
+                delay = self._delay_after_answer(
+                    call, error, response.status_code, response.headers.get("Retry-After"), attempt, settings
                 )
-                if delay is None:
-                    raise scrub(final_error(error, call), settings.api_key)
-                self.log.warning(
-                    "%s answered HTTP %s (%s); attempt %d of %d, retrying in %.1f s",
-                    call.label, response.status_code, type(error).__name__, attempt,
-                    policy.max_attempts, delay,
-                )  # fmt: skip
                 await asyncio.sleep(delay)
