@@ -26,6 +26,8 @@ from pyrate_limiter import Limiter, Rate, SQLiteBucket, SQLiteQueries
 _LIMITERS: dict[tuple[int, str, int, int], Limiter] = {}
 _LOCK = threading.Lock()
 ITEM_NAME = "mavi"
+#: The bucket every request shares when limits are kept per account.
+ACCOUNT_BUCKET = "account"
 TABLE = "mavi_requests"
 
 
@@ -77,13 +79,19 @@ class AccountRateLimiter:
     def __repr__(self) -> str:
         return f"AccountRateLimiter(requests_per_second={self.requests_per_second!r})"
 
-    def acquire(self) -> None:
-        """Block the thread until a permit is free."""
+    def acquire(self, bucket: str = ACCOUNT_BUCKET) -> None:
+        """Block the thread until a permit is free.
+
+        :param bucket: the endpoint's rate-limit bucket (its catalogue entry names it); every bucket shares
+            the account's one bucket for now.
+        """
         if not self._limiter.try_acquire(ITEM_NAME, blocking=True):
             raise RuntimeError("The Mavi rate limiter refused a permit (its file lock could not be taken).")
 
-    async def aacquire(self) -> None:
+    async def aacquire(self, bucket: str = ACCOUNT_BUCKET) -> None:
         """Wait, without blocking the event loop, until a permit is free.
+
+        :param bucket: the endpoint's rate-limit bucket (see :meth:`acquire`).
 
         Each try runs in a worker thread (the bucket does SQLite and file-lock I/O); between tries the
         coroutine sleeps a fraction of the permit interval. The coroutines of one event loop (a triggerer
