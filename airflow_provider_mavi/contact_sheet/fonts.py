@@ -65,6 +65,10 @@ def font(size: int) -> ImageFont.FreeTypeFont:
 
 
 def _mask(character: str) -> tuple[tuple[int, int], bytes]:
+    """The glyph of ``character`` as drawn (size and pixels), to compare with the missing-glyph box.
+
+    :param character: one character.
+    """
     mask = font(_PROBE_SIZE).getmask(character)
     return mask.size, bytes(mask)
 

@@ -247,6 +247,12 @@ class _Sheet:
     """The layout being built: a cursor ``y`` going down, and what was placed so far."""
 
     def __init__(self, options: SheetOptions, measure: TextMeasure, width: int) -> None:
+        """Start at the top margin.
+
+        :param options: sizes and limits.
+        :param measure: the font measure.
+        :param width: the sheet's width.
+        """
         self.options = options
         self.measure = measure
         self.width = width
@@ -256,9 +262,23 @@ class _Sheet:
         self.rules: list[tuple[int, int, int]] = []
 
     def add(self, x: int, text: str, size: int, style: str) -> None:
+        """Place one line of text at the cursor's height.
+
+        :param x: its left edge.
+        :param text: the text.
+        :param size: the font size.
+        :param style: its style.
+        """
         self.lines.append(TextLine(x, self.y, text, size, style))
 
     def paragraph(self, text: str, size: int, style: str, max_lines: int = 3) -> None:
+        """Place ``text`` wrapped to the sheet's width (cut with an ellipsis after ``max_lines``); move down.
+
+        :param text: the text.
+        :param size: the font size.
+        :param style: its style.
+        :param max_lines: the most lines it may take.
+        """
         inner = self.width - 2 * self.options.margin
         lines = wrap(self.measure.clean(text), inner, self.measure, size, max_lines=max_lines)
         if len(lines) > max_lines:
@@ -268,6 +288,13 @@ class _Sheet:
             self.y += line_height(size)
 
     def tile_row(self, row: list[int], clock: FrameClock, tile_height: int, tenths: bool) -> None:
+        """Place one row of tiles, each with its time (left) and number (right) under it; move down.
+
+        :param row: the frame indices of the row.
+        :param clock: when each frame was taken.
+        :param tile_height: the tiles' height.
+        :param tenths: show tenths of seconds.
+        """
         o = self.options
         caption_y = self.y + tile_height + 4
         for column, index in enumerate(row):

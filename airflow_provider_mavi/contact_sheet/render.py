@@ -62,6 +62,13 @@ def render(layout: Layout, frames: Mapping[int, Image.Image | None]) -> Image.Im
 
 
 def _tile(sheet: Image.Image, draw: ImageDraw.ImageDraw, box: TileBox, frame: Image.Image | None) -> None:
+    """Draw one tile: the frame fitted and centred on a dark ground, or a crossed grey "frame unreadable".
+
+    :param sheet: the sheet.
+    :param draw: its drawing context.
+    :param box: where the tile goes.
+    :param frame: the decoded frame, or ``None`` when it could not be read.
+    """
     right, bottom = box.x + box.width - 1, box.y + box.height - 1
     if frame is None:
         draw.rectangle([box.x, box.y, right, bottom], fill=UNREADABLE_TILE)

@@ -40,6 +40,12 @@ class Segment:
 
 
 def _number(item: Mapping[str, Any], names: tuple[str, ...], where: str) -> float:
+    """The first of ``names`` present in ``item``, checked to be a finite number.
+
+    :param item: one segment.
+    :param names: the accepted spellings of the field.
+    :param where: which segment, for the error message.
+    """
     for name in names:
         if name in item:
             value = item[name]

@@ -67,7 +67,13 @@ def wrap(text: str, max_width: float, measure: TextMeasure, size: int, *, max_li
 
 
 def _longest_fit(word: str, max_width: float, measure: TextMeasure, size: int) -> int:
-    """The most leading characters of ``word`` that fit (at least one), by bisection."""
+    """The most leading characters of ``word`` that fit (at least one), by bisection.
+
+    :param word: a word wider than a line.
+    :param max_width: the widest a line may be.
+    :param measure: the font measure.
+    :param size: the font size.
+    """
     low, high = 1, len(word)
     while low < high:
         middle = (low + high + 1) // 2
