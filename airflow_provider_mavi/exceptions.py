@@ -1,8 +1,8 @@
 """Errors raised by the Mavi provider.
 
 Every error is a :class:`MaviError`. The class is chosen from the HTTP status and the envelope's ``code``
-(see :func:`airflow_provider_mavi.api.error_from_response`); message text decides only where Mavi gives no
-distinct code and documents an exact message. No error ever carries the API key: messages are built from
+(see :func:`airflow_provider_mavi.envelope.error_from_response`); message text decides only where Mavi gives
+no distinct code and documents an exact message. No error ever carries the API key: messages are built from
 ids, statuses and Mavi's own message, never from request headers.
 """
 
@@ -20,7 +20,12 @@ class MaviError(Exception):
     :param mavi_message: Mavi's own message (``msg`` or ``message``), verbatim.
     :param outcome_unknown: True when the request may have taken effect although it failed (a timeout or a
         5xx after a job-submitting POST was sent): do not resubmit blindly.
+
+    ``retry_after`` holds the seconds Mavi asked to wait (its ``Retry-After`` header), when it said; the retry
+    engine (:mod:`airflow_provider_mavi.retry`) honours it.
     """
+
+    retry_after: float | None = None
 
     def __init__(
         self,

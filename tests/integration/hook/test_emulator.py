@@ -59,6 +59,8 @@ def test_whole_asset_life_against_the_emulator(emulator, video, tmp_path):
     callback = receiver.wait_for(job_id, timeout=60)
     frames_id = callback["data"]["asset_id"]
     assert frames_id.startswith("im_")
+    group = hook.wait_for_asset_ready(frames_id, timeout=60, poll_interval=0.5)  # every frame is SUCCESS
+    assert group == {"asset_id": frames_id, "frames": len(callback["data"]["asset_ch_ids"])}
     out = tmp_path / "frames"
     out.mkdir()
     archive = Path(hook.download_asset(frames_id, out))
