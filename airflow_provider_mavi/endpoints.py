@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUDIO_MODEL",
-    "CATALOGUE",
     "DEFAULT_BASE_URL",
     "DEFAULT_VIDEO_MODEL",
     "DELETE",
@@ -248,12 +247,10 @@ class SignedUpload:
 
     :param asset_id: the asset the upload becomes.
     :param url: the signed URL, an absolute ``http(s)`` URL.
-    :param expires_in: what Mavi says about its expiry (unit undocumented), if anything.
     """
 
     asset_id: str
     url: str = field(repr=False)
-    expires_in: float | None = None
 
 
 def job_id(data: Any, label: str) -> str:
@@ -285,10 +282,7 @@ def signed_upload(data: Any, label: str) -> SignedUpload:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise MaviServerError("Mavi returned a signed upload URL that is not an http(s) URL; not uploading.")
-    expires = data.get("expires_in")
-    if isinstance(expires, bool) or not isinstance(expires, (int, float)):
-        expires = None
-    return SignedUpload(asset_id=require_str(data, "asset_id", label=label), url=url, expires_in=expires)
+    return SignedUpload(asset_id=require_str(data, "asset_id", label=label), url=url)
 
 
 def metadata_resources(data: Any, label: str) -> list[dict[str, Any]]:
@@ -358,12 +352,3 @@ TRANSCRIBE_AUDIO: Endpoint[str] = Endpoint(
     bucket="Async Generate Audio Transcription", price=AUDIO_TRANSCRIPTION_PRICE, parse=job_id,
     body=audio_transcription_body, callback=parse_transcript_callback,
 )  # fmt: skip
-
-#: Every endpoint by name.
-CATALOGUE: Mapping[str, Endpoint[Any]] = {
-    endpoint.name: endpoint
-    for endpoint in (
-        UPLOAD, SIGNED_URL, SIGNED_UPLOAD_POST, SIGNED_UPLOAD_PUT, METADATA, DOWNLOAD, DELETE,
-        EXTRACT_FRAMES, TRANSCRIBE_VIDEO, TRANSCRIBE_AUDIO,
-    )
-}  # fmt: skip

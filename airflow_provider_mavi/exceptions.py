@@ -8,6 +8,8 @@ ids, statuses and Mavi's own message, never from request headers.
 
 from __future__ import annotations
 
+from typing import Any
+
 CONSOLE_WEBHOOKS_URL = "https://api-platform.memories.ai/webhooks"
 
 
@@ -66,21 +68,11 @@ class MaviRateLimitError(MaviError):
 
     :param ambiguous: True for the 400 form, which Mavi also sends for a wrong asset id, an asset that is not
         ready, or an unsupported model.
+    :param fields: :class:`MaviError`'s keyword arguments.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        ambiguous: bool = False,
-        status: int | None = None,
-        code: str | int | None = None,
-        mavi_message: str | None = None,
-        outcome_unknown: bool = False,
-    ) -> None:
-        super().__init__(
-            message, status=status, code=code, mavi_message=mavi_message, outcome_unknown=outcome_unknown
-        )
+    def __init__(self, message: str, *, ambiguous: bool = False, **fields: Any) -> None:
+        super().__init__(message, **fields)
         self.ambiguous = ambiguous
 
 
@@ -115,21 +107,11 @@ class MaviAssetFailedError(MaviError):
     """The asset's ``upload_status`` is ``FAILED``: upload the file again.
 
     :param asset_id: the failed asset.
+    :param fields: :class:`MaviError`'s keyword arguments.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        asset_id: str | None = None,
-        status: int | None = None,
-        code: str | int | None = None,
-        mavi_message: str | None = None,
-        outcome_unknown: bool = False,
-    ) -> None:
-        super().__init__(
-            message, status=status, code=code, mavi_message=mavi_message, outcome_unknown=outcome_unknown
-        )
+    def __init__(self, message: str, *, asset_id: str | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
         self.asset_id = asset_id
 
 
@@ -138,22 +120,13 @@ class MaviCallbackError(MaviError):
 
     :param field: the missing or malformed field, as a dotted path (``data.asset_id``), when known.
     :param job_id: the Mavi job id of the callback, when known.
+    :param fields: :class:`MaviError`'s keyword arguments.
     """
 
     def __init__(
-        self,
-        message: str,
-        *,
-        field: str | None = None,
-        job_id: str | None = None,
-        status: int | None = None,
-        code: str | int | None = None,
-        mavi_message: str | None = None,
-        outcome_unknown: bool = False,
+        self, message: str, *, field: str | None = None, job_id: str | None = None, **fields: Any
     ) -> None:
-        super().__init__(
-            message, status=status, code=code, mavi_message=mavi_message, outcome_unknown=outcome_unknown
-        )
+        super().__init__(message, **fields)
         self.field = field
         self.job_id = job_id
 

@@ -138,7 +138,8 @@ async def asend(
     policy: RetryPolicy,
     log: Logger,
 ) -> Any:
-    """Send ``request`` with ``httpx`` (JSON calls, job submits), retrying per ``policy``; return its result.
+    """Send ``request`` with ``httpx``, retrying per ``policy``; return its result (JSON calls and job
+    submits only: files stream through :func:`send`).
 
     :param client: an ``httpx.AsyncClient`` of the running event loop.
     :param limiter: the account's rate limiter.
@@ -146,8 +147,6 @@ async def asend(
     :param policy: the retry policy.
     :param log: where retries are logged.
     """
-    if request.upload is not None or request.endpoint.kind is Kind.DOWNLOAD:
-        raise ValueError(f"{request.endpoint.name} streams a file: use upload_file or download_asset")
     attempts = Attempts(request)
 
     async def attempt() -> Any:

@@ -214,6 +214,8 @@ class MaviHook(BaseHook):
         :param attempts: attempts in all for this call instead of the hook's policy.
         :param params: the endpoint's parameters.
         """
+        if endpoint.kind in (Kind.UPLOAD, Kind.DOWNLOAD):
+            raise ValueError(f"{endpoint.name} streams a file: use upload_file or download_asset")
         settings = await self.aget_settings()
         request = self._prepare(endpoint, params)
         if self._limiter is None or ssl_context.cache_info().currsize == 0:  # first use: file and CA I/O

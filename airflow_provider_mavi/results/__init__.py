@@ -7,7 +7,7 @@ Import from here: these names are the public surface.
 
 from __future__ import annotations
 
-from airflow_provider_mavi.results.callback import callback_job_id, callback_outcome, require_success
+from airflow_provider_mavi.results.callback import callback_job_id, callback_outcome, success_data
 from airflow_provider_mavi.results.frames import FramesResult, parse_frames_callback
 from airflow_provider_mavi.results.prices import (
     Free,
@@ -49,7 +49,7 @@ __all__ = [
     "frames_cost_usd",
     "parse_frames_callback",
     "parse_transcript_callback",
-    "require_success",
+    "success_data",
     "transcript_to_json",
     "transcript_to_webvtt",
     "video_description_cost_usd",

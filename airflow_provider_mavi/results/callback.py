@@ -16,7 +16,7 @@ from typing import Any
 from airflow_provider_mavi.envelope import is_success_code
 from airflow_provider_mavi.exceptions import MaviCallbackError
 
-__all__ = ["callback_job_id", "callback_outcome", "require_success"]
+__all__ = ["callback_job_id", "callback_outcome", "success_data"]
 
 
 def field_error(field: str, problem: str) -> MaviCallbackError:
@@ -129,15 +129,15 @@ def callback_job_id(payload: Mapping[str, Any]) -> str:
     return require_text(require_mapping(payload, "(callback body)").get("task_id"), "task_id")
 
 
-def require_success(payload: Mapping[str, Any]) -> str:
+def success_data(payload: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
     """
-    Return the job id of a callback that reports success; raise when it reports a failure.
+    Return the job id and the ``data`` object of a callback that reports success (every parser starts here).
 
     :param payload: the callback body as Mavi sent it.
-    :raises MaviCallbackError: when the callback is malformed or reports a failed job.
+    :raises MaviCallbackError: when the callback is malformed, has no ``data`` object, or reports a failure.
     """
     job_id = callback_job_id(payload)
     succeeded, message = callback_outcome(payload)
     if not succeeded:
         raise MaviCallbackError(f"Mavi reported a failed job: {message}", mavi_message=message, job_id=job_id)
-    return job_id
+    return job_id, require_mapping(payload.get("data"), "data")

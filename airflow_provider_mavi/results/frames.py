@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mavi.results.callback import field_error, require_mapping, require_success, require_text
+from airflow_provider_mavi.results.callback import field_error, require_text, success_data
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -34,8 +34,7 @@ def parse_frames_callback(payload: Mapping[str, Any]) -> FramesResult:
     :param payload: the callback body as Mavi sent it.
     :raises MaviCallbackError: naming the missing or malformed field, or when the callback reports failure.
     """
-    job_id = require_success(payload)
-    data = require_mapping(payload.get("data"), "data")
+    job_id, data = success_data(payload)
     frames_asset_id = require_text(data.get("asset_id"), "data.asset_id")
     children = data.get("asset_ch_ids")
     if not isinstance(children, list) or not all(isinstance(child, str) and child for child in children):

@@ -12,7 +12,7 @@ from airflow_provider_mavi.results.callback import (
     number,
     optional_number,
     require_mapping,
-    require_success,
+    success_data,
 )
 
 if TYPE_CHECKING:
@@ -85,8 +85,7 @@ def parse_transcript_callback(payload: Mapping[str, Any]) -> TranscriptResult:
     :param payload: the callback body as Mavi sent it.
     :raises MaviCallbackError: naming the missing or malformed field, or when the callback reports failure.
     """
-    job_id = require_success(payload)
-    outer = require_mapping(payload.get("data"), "data")
+    job_id, outer = success_data(payload)
     inner = require_mapping(outer.get("data"), "data.data")
     items = inner.get("data")
     if not isinstance(items, list):

@@ -144,7 +144,14 @@ def mavi(monkeypatch: pytest.MonkeyPatch) -> ScriptedMavi:
     """``mavi_default`` pointing at the scripted Mavi."""
     monkeypatch.setenv(
         "AIRFLOW_CONN_MAVI_DEFAULT",
-        json.dumps({"conn_type": "mavi", "host": BASE, "password": API_KEY, "extra": {"timeout": 5, "max_requests_per_second": 1000}}),
+        json.dumps(
+            {
+                "conn_type": "mavi",
+                "host": BASE,
+                "password": API_KEY,
+                "extra": {"timeout": 5, "max_requests_per_second": 1000},
+            }
+        ),
     )
     return ScriptedMavi()
 
