@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mavi.api import DEFAULT_BASE_URL
+from airflow_provider_mavi.endpoints import DEFAULT_BASE_URL
 from airflow_provider_mavi.exceptions import MaviAuthenticationError
 
 if TYPE_CHECKING:
