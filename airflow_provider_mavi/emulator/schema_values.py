@@ -1,0 +1,538 @@
+"""A value that conforms to a JSON schema, filled with measured facts where a field's name says what it wants.
+
+The field's name (and its parent's) is split into words; words such as ``summary``, ``scenes``,
+``duration``, ``colours``, ``speakers`` or ``has_audio`` pick the matching measurement from
+:class:`~airflow_provider_mavi.emulator.facts.Facts`. Arrays of scenes (or segments, shots, ...) get one item
+per detected scene, arrays of speech turns one per measured turn. Fields nothing measured get an honest
+default: ``0`` (clamped into range), ``false``, the first ``enum`` value, or a text that says it was not
+measured. Every keyword :func:`schemas.check` knows is honoured, and the result is checked against the
+schema before it is returned: a schema that cannot be satisfied raises :class:`SchemaError`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_mavi.emulator.facts import audio_sentence, summary_text, visual_sentence
+from airflow_provider_mavi.emulator.patterns import sample_pattern
+from airflow_provider_mavi.emulator.schemas import (
+    MAX_DEPTH,
+    SchemaError,
+    bounds,
+    check,
+    clamp,
+    merge_all_of,
+    resolve,
+    types_of,
+)
+from airflow_provider_mavi.emulator.speech import speaker_label, stand_in_text
+
+if TYPE_CHECKING:
+    from airflow_provider_mavi.emulator.facts import Facts, Scene
+    from airflow_provider_mavi.emulator.speech import Turn
+
+NOT_MEASURED = "not measured by the emulator"
+_SCENE_WORDS = {
+    "scene",
+    "scenes",
+    "shot",
+    "shots",
+    "segment",
+    "segments",
+    "clip",
+    "clips",
+    "chapter",
+    "chapters",
+    "cut",
+    "cuts",
+    "moment",
+    "moments",
+    "event",
+    "events",
+    "timeline",
+    "highlight",
+    "highlights",
+}
+_TURN_WORDS = {
+    "speaker",
+    "speakers",
+    "turn",
+    "turns",
+    "utterance",
+    "utterances",
+    "dialogue",
+    "dialog",
+    "speech",
+    "transcript",
+    "transcription",
+    "voice",
+    "voices",
+}
+_TEXT_WORDS = {
+    "summary",
+    "description",
+    "describe",
+    "overview",
+    "caption",
+    "explanation",
+    "answer",
+    "analysis",
+    "narrative",
+    "content",
+    "text",
+    "details",
+    "reasoning",
+    "reason",
+    "notes",
+    "note",
+    "comment",
+}
+_TAG_WORDS = {"tags", "tag", "keywords", "keyword", "labels", "objects", "topics", "entities"}
+_COLOUR_WORDS = {"colour", "color", "colours", "colors", "palette", "hue", "hues"}
+_UNMEASURED_WORDS = {
+    "mood",
+    "sentiment",
+    "tone",
+    "emotion",
+    "emotions",
+    "genre",
+    "category",
+    "style",
+    "setting",
+    "location",
+    "place",
+    "subject",
+    "topic",
+    "person",
+    "people",
+    "face",
+    "faces",
+    "brand",
+    "logo",
+    "language",
+    "music",
+    "object",
+    "animal",
+    "animals",
+    "vehicle",
+    "vehicles",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where in the value a field is: its name words, and the scene or turn an array item stands for."""
+
+    words: frozenset[str] = frozenset()
+    scene: Scene | None = None
+    turn: Turn | None = None
+    index: int = 0
+    texts: tuple[str, ...] = field(default_factory=tuple)
+    depth: int = 0
+
+
+def name_words(name: str) -> set[str]:
+    """Split a field name (snake, kebab or camel case) into lower-case words.
+
+    :param name: the field's name.
+    """
+    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
+    return {w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w}
+
+
+def generate(schema: Any, facts: Facts) -> Any:
+    """Return a value conforming to ``schema`` (plain JSON Schema), filled from ``facts``.
+
+    :param schema: the schema.
+    :param facts: the measurements.
+    :raises SchemaError: when the schema is invalid or cannot be satisfied.
+    """
+    value = _Generator(schema, facts).value(schema, Context())
+    errors = check(value, schema)
+    if errors:
+        raise SchemaError("the emulator could not satisfy the schema: " + "; ".join(errors[:3]))
+    return value
+
+
+class _Generator:
+    """Builds values for one schema document from one set of facts."""
+
+    def __init__(self, root: Any, facts: Facts) -> None:
+        """Keep the document (for ``$ref``) and the facts."""
+        self.root = root
+        self.facts = facts
+
+    def value(self, schema: Any, ctx: Context) -> Any:
+        """Return a value for ``schema`` at ``ctx``.
+
+        :param schema: the (sub)schema.
+        :param ctx: where it is.
+        """
+        if ctx.depth > MAX_DEPTH:
+            raise SchemaError("the schema nests too deeply")
+        if schema is False:
+            raise SchemaError("a schema 'false' allows no value")
+        schema = resolve(schema, self.root)
+        if schema is True or not isinstance(schema, dict):
+            return self.text(ctx)
+        if "allOf" in schema:
+            schema = merge_all_of(schema, [resolve(s, self.root) for s in schema["allOf"]])
+        if "const" in schema:
+            return schema["const"]
+        if isinstance(schema.get("enum"), list) and schema["enum"]:
+            return self.choose(schema["enum"], ctx)
+        for key in ("anyOf", "oneOf"):
+            if isinstance(schema.get(key), list) and schema[key]:
+                return self.branch(schema, key, ctx)
+        kinds = [k for k in types_of(schema) if k != "null"] or (["null"] if types_of(schema) else ["string"])
+        kind = kinds[0]
+        if kind == "object":
+            return self.object(schema, ctx)
+        if kind == "array":
+            return self.array(schema, ctx)
+        if kind in ("number", "integer"):
+            return self.number(schema, ctx, integer=kind == "integer")
+        if kind == "boolean":
+            return self.boolean(ctx)
+        if kind == "null":
+            return None
+        return self.string(schema, ctx)
+
+    def branch(self, schema: dict[str, Any], key: str, ctx: Context) -> Any:
+        """Return the first branch's value that conforms (to exactly one branch, for ``oneOf``).
+
+        :param schema: a schema with ``anyOf`` or ``oneOf``.
+        :param key: which of the two.
+        :param ctx: where it is.
+        """
+        base = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+        for option in schema[key]:
+            merged = merge_all_of(base, [resolve(option, self.root)]) if base else option
+            try:
+                candidate = self.value(merged, replace(ctx, depth=ctx.depth + 1))
+            except SchemaError:
+                continue
+            if not check(candidate, schema, self.root):
+                return candidate
+        raise SchemaError(f"no {key} branch could be satisfied")
+
+    def object(self, schema: dict[str, Any], ctx: Context) -> dict[str, Any]:
+        """Return an object: every listed property (optional ones while ``maxProperties`` allows).
+
+        :param schema: an object schema.
+        :param ctx: where it is.
+        """
+        properties: dict[str, Any] = schema.get("properties") or {}
+        required = [r for r in schema.get("required") or [] if isinstance(r, str)]
+        order = [p for p in schema.get("propertyOrdering") or [] if p in properties]
+        names = order + [p for p in properties if p not in order]
+        names += [r for r in required if r not in names]
+        limit = int(schema.get("maxProperties", len(names)))
+        chosen = [n for n in names if n in required]
+        chosen += [n for n in names if n not in required][: max(0, limit - len(chosen))]
+        out: dict[str, Any] = {}
+        for name in names:
+            if name in chosen:
+                sub = properties.get(name, schema.get("additionalProperties", True))
+                out[name] = self.value(
+                    sub, replace(ctx, words=frozenset(name_words(name)), depth=ctx.depth + 1)
+                )
+        extra = schema.get("additionalProperties", True)
+        number = 1
+        while len(out) < int(schema.get("minProperties", 0)) and extra is not False:
+            out[f"extra_{number}"] = self.value(extra, replace(ctx, words=frozenset(), depth=ctx.depth + 1))
+            number += 1
+        return out
+
+    def array(self, schema: dict[str, Any], ctx: Context) -> list[Any]:
+        """Return an array: one item per scene or turn when the name asks for them, else one.
+
+        :param schema: an array schema.
+        :param ctx: where it is.
+        """
+        prefix = schema.get("prefixItems") or (
+            schema["items"] if isinstance(schema.get("items"), list) else []
+        )
+        rest = (
+            schema.get("items")
+            if isinstance(schema.get("items"), (dict, bool))
+            else schema.get("additionalItems", True)
+        )
+        words = ctx.words
+        items_ctx: list[Context] = []
+        if words & _SCENE_WORDS and self.facts.scenes and not words & {"speaker", "speakers"}:
+            items_ctx = [replace(ctx, scene=s, index=i) for i, s in enumerate(self.facts.scenes)]
+        elif words & _TURN_WORDS and self.facts.turns:
+            items_ctx = [replace(ctx, turn=t, index=i) for i, t in enumerate(self.facts.turns)]
+        elif words & _COLOUR_WORDS and self.facts.colours:
+            items_ctx = [
+                replace(ctx, index=i, texts=tuple(n for n, _ in self.facts.colours))
+                for i in range(len(self.facts.colours))
+            ]
+        elif words & _TAG_WORDS:
+            tags = self.tags()
+            items_ctx = [replace(ctx, index=i, texts=tags) for i in range(len(tags))]
+        else:
+            items_ctx = [replace(ctx, index=0)]
+        low = int(schema.get("minItems", 0))
+        high = int(schema.get("maxItems", max(low, len(items_ctx), len(prefix))))
+        count = min(high, max(low, len(items_ctx), len(prefix) if low >= len(prefix) else low))
+        out: list[Any] = []
+        seen: set[Any] = set()
+        for index in range(count):
+            item_ctx = replace(items_ctx[index % len(items_ctx)], index=index, depth=ctx.depth + 1)
+            sub = prefix[index] if index < len(prefix) else rest
+            if sub is False:
+                break
+            item = self.value(sub if sub is not None else True, item_ctx)
+            if schema.get("uniqueItems"):
+                item = self.unique(item, sub, item_ctx, seen)
+            out.append(item)
+        return out
+
+    def unique(self, item: Any, schema: Any, ctx: Context, seen: set[Any]) -> Any:
+        """Return ``item`` or a variant of it not produced before (for ``uniqueItems``).
+
+        :param item: the first try.
+        :param schema: the item schema.
+        :param ctx: where it is.
+        :param seen: keys of the items produced so far.
+        """
+        key = repr(item)
+        attempt = 0
+        while key in seen:
+            attempt += 1
+            if attempt > 50:
+                raise SchemaError("cannot make enough distinct items for uniqueItems")
+            item = self.variant(item, schema, ctx, attempt)
+            key = repr(item)
+        seen.add(key)
+        return item
+
+    def variant(self, item: Any, schema: Any, ctx: Context, attempt: int) -> Any:
+        """Return another value for the same item schema.
+
+        :param item: the value that was already used.
+        :param schema: the item schema.
+        :param ctx: where it is.
+        :param attempt: how many variants were tried.
+        """
+        resolved = resolve(schema, self.root) if isinstance(schema, dict) else {}
+        if isinstance(resolved, dict) and isinstance(resolved.get("enum"), list):
+            options = resolved["enum"]
+            return options[(options.index(item) + attempt) % len(options)] if item in options else options[0]
+        if isinstance(item, bool):
+            return not item
+        if isinstance(item, (int, float)):
+            step = resolved.get("multipleOf", 1) if isinstance(resolved, dict) else 1
+            _, high = bounds(resolved) if isinstance(resolved, dict) else (None, None)
+            candidate = item + step * attempt
+            if high is not None and candidate > high[0]:
+                candidate = item - step * attempt
+            return type(item)(candidate)
+        if isinstance(item, str):
+            return f"{item} ({attempt + 1})"
+        if isinstance(item, dict) and item:
+            first = next(iter(item))
+            props = resolved.get("properties", {}) if isinstance(resolved, dict) else {}
+            return {**item, first: self.variant(item[first], props.get(first, True), ctx, attempt)}
+        raise SchemaError("cannot make enough distinct items for uniqueItems")
+
+    def tags(self) -> tuple[str, ...]:
+        """Return measured words that can stand as tags."""
+        facts = self.facts
+        tags = [n for n, _ in facts.colours]
+        if facts.has_video:
+            tags += [facts.brightness_word, facts.motion_word]
+        if facts.turns:
+            tags.append("voice activity")
+        return tuple(tags) or ("no measurement",)
+
+    def choose(self, options: list[Any], ctx: Context) -> Any:
+        """Return the enum value the facts name, else the first one.
+
+        :param options: the allowed values.
+        :param ctx: where it is.
+        """
+        hint = self.text(ctx).lower()
+        number = self.measured_number(ctx)
+        flag = self.boolean(ctx)
+        for option in options:
+            if isinstance(option, str) and option and re.search(rf"\b{re.escape(option.lower())}\b", hint):
+                return option
+        for option in options:
+            if isinstance(option, bool) and option == flag:
+                return option
+        numeric = [o for o in options if isinstance(o, (int, float)) and not isinstance(o, bool)]
+        if numeric and number is not None:
+            return min(numeric, key=lambda o: abs(o - number))
+        return options[0]
+
+    def text(self, ctx: Context) -> str:
+        """Return the measured text a string field's name asks for.
+
+        :param ctx: where it is.
+        """
+        facts, words = self.facts, ctx.words
+        if ctx.texts:
+            return ctx.texts[ctx.index % len(ctx.texts)]
+        if ctx.turn is not None:
+            if words & {"speaker", "speakers", "voice", "name", "label"}:
+                return speaker_label(ctx.turn.speaker)
+            return stand_in_text(ctx.turn)
+        if words & _COLOUR_WORDS:
+            return ", ".join(n for n, _ in facts.colours) or NOT_MEASURED
+        if words & {"brightness", "lighting", "light", "exposure"}:
+            return facts.brightness_word if facts.has_video else NOT_MEASURED
+        if words & {"motion", "movement", "action", "activity", "pace"}:
+            return facts.motion_word if facts.has_video else NOT_MEASURED
+        if words & {"audio", "sound", "speech", "voice", "dialogue", "dialog", "speakers", "transcript"}:
+            return audio_sentence(facts)
+        if words & _UNMEASURED_WORDS:
+            return NOT_MEASURED
+        if ctx.scene is not None:
+            if words & {"title", "name", "label", "heading"}:
+                return f"Scene {ctx.scene.index + 1}"
+            return ctx.scene.description
+        if words & {"title", "name", "headline", "label", "heading"}:
+            return f"Measured video of {facts.duration:.1f} s"
+        if words & _TEXT_WORDS or not words:
+            return summary_text(facts)
+        return visual_sentence(facts) if facts.has_video else audio_sentence(facts)
+
+    def string(self, schema: dict[str, Any], ctx: Context) -> str:
+        """Return a string within the schema's format, pattern and lengths.
+
+        :param schema: a string schema.
+        :param ctx: where it is.
+        """
+        low = int(schema.get("minLength", 0))
+        high = int(schema.get("maxLength", 10**9))
+        pattern = schema.get("pattern")
+        seconds = (
+            self.measured_number(ctx) if ctx.words & {"start", "end", "time", "timestamp", "begin"} else None
+        )
+        text = _formatted(schema.get("format"), seconds) or self.text(ctx)
+        if isinstance(pattern, str):
+            if re.search(pattern, text) is None or not low <= len(text) <= high:
+                text = sample_pattern(pattern)
+            return text
+        if len(text) > high:
+            text = text[: max(0, high - 1)].rstrip() + "…" if high > 1 else text[:high]
+        return text + "." * (low - len(text)) if len(text) < low else text
+
+    def measured_number(self, ctx: Context) -> float | None:
+        """Return the measured number a numeric field's name asks for, or ``None``.
+
+        :param ctx: where it is.
+        """
+        facts, words = self.facts, ctx.words
+        scene, turn = ctx.scene, ctx.turn
+        frame = bool(words & {"frame", "frames"})
+        if words & {"start", "begin", "from"} or (words & {"time", "timestamp"} and not words & {"end"}):
+            if scene is not None:
+                return scene.start_frame if frame else scene.start
+            return turn.start if turn is not None else 0.0
+        if words & {"end", "stop", "finish", "to"}:
+            if scene is not None:
+                return scene.end_frame if frame else scene.end
+            return turn.end if turn is not None else facts.duration
+        if words & {"duration", "length", "seconds", "secs"}:
+            if scene is not None:
+                return round(scene.end - scene.start, 3)
+            return turn.seconds if turn is not None else facts.duration
+        if words & {"index", "number", "id", "position", "order"} and not words & {"count", "total", "of"}:
+            return ctx.index
+        if words & {"speaker", "speakers", "voices", "people", "persons"}:
+            return facts.speakers if words & {"count", "number", "num", "total", "speakers"} else None
+        if words & {"face", "faces"}:
+            return 0
+        if words & {"width"}:
+            return facts.width
+        if words & {"height"}:
+            return facts.height
+        if words & {"fps", "framerate", "rate"}:
+            return round(facts.fps, 3)
+        if frame:
+            return facts.frame_count
+        if words & (_SCENE_WORDS | {"count", "total", "num"}):
+            return len(facts.scenes)
+        if words & {"brightness", "lighting", "exposure"}:
+            return facts.brightness
+        if words & {"motion", "movement", "activity"}:
+            return facts.motion
+        return None
+
+    def number(self, schema: dict[str, Any], ctx: Context, *, integer: bool) -> int | float:
+        """Return a number inside the schema's bounds and step, from the facts where the name asks.
+
+        :param schema: a number schema.
+        :param ctx: where it is.
+        :param integer: return an integer.
+        """
+        measured = self.measured_number(ctx)
+        low, high = bounds(schema)
+        value = float(measured) if measured is not None else 0.0
+        ratio_words = {"brightness", "motion", "movement", "activity", "lighting", "exposure"}
+        if measured is not None and ctx.words & ratio_words and high is not None and high[0] > 1:
+            value = measured * high[0]  # a 0-1 measurement on the schema's scale (e.g. 0-100)
+        step = schema.get("multipleOf")
+        step = (
+            float(step)
+            if isinstance(step, (int, float)) and not isinstance(step, bool) and step > 0
+            else None
+        )
+        if integer:
+            step = step if step is not None and step.is_integer() else (math.ceil(step) if step else 1.0)
+        value = clamp(value, low, high, step, integer)
+        return int(value) if integer else value
+
+    def boolean(self, ctx: Context) -> bool:
+        """Return the measured truth a boolean field's name asks for, else ``False``.
+
+        :param ctx: where it is.
+        """
+        facts, words = self.facts, ctx.words
+        if words & {"audio", "sound"}:
+            return facts.has_audio
+        if words & {"speech", "voice", "talking", "speaking", "dialogue", "dialog", "speaker", "speakers"}:
+            return bool(facts.turns)
+        if words & {"motion", "moving", "movement"}:
+            return facts.has_video and facts.motion >= 0.01
+        if words & {"dark"}:
+            return facts.has_video and facts.brightness < 0.2
+        if words & {"bright"}:
+            return facts.has_video and facts.brightness >= 0.7
+        if words & {"cut", "cuts", "scenes", "shots"}:
+            return len(facts.scenes) > 1
+        if words & {"video", "picture"}:
+            return facts.has_video
+        return False
+
+
+def _formatted(fmt: Any, seconds: float | None) -> str | None:
+    """Return a string in a known ``format`` (``None`` for none or an unknown one).
+
+    :param fmt: the schema's format.
+    :param seconds: a measured time, for time-like formats.
+    """
+    at = datetime.timedelta(seconds=seconds or 0.0)
+    epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + at
+    formats = {
+        "date-time": epoch.isoformat().replace("+00:00", "Z"),
+        "date": epoch.date().isoformat(),
+        "time": epoch.time().isoformat(timespec="milliseconds") + "Z",
+        "duration": f"PT{(seconds or 0.0):.3f}S",
+        "email": "emulator@example.com",
+        "uri": "https://example.com/mavi-emulator",
+        "url": "https://example.com/mavi-emulator",
+        "uuid": "00000000-0000-4000-8000-000000000000",
+        "ipv4": "127.0.0.1",
+        "ipv6": "::1",
+        "hostname": "example.com",
+    }
+    return formats.get(fmt) if isinstance(fmt, str) else None
