@@ -52,6 +52,7 @@ class ChatRequest:
     model: str
     full_model: str
     text: str
+    question: str
     video: str | None
     n: int
     max_tokens: int
@@ -105,8 +106,8 @@ def _video_of(item: dict[str, Any], provider: str) -> str:
     return str(reference)
 
 
-def _content(messages: Any, provider: str) -> tuple[str, str | None]:
-    """Check the messages; return their text and the video reference (at most one video).
+def _content(messages: Any, provider: str) -> tuple[str, str, str | None]:
+    """Check the messages; return all their text, the user's text and the video reference (at most one).
 
     :param messages: the ``messages`` field.
     :param provider: the provider.
@@ -115,6 +116,7 @@ def _content(messages: Any, provider: str) -> tuple[str, str | None]:
     if not isinstance(messages, list) or not messages:
         raise VlmError(400, EMPTY_INPUT)
     texts: list[str] = []
+    asked: list[str] = []
     videos: list[str] = []
     has_user = False
     for message in messages:
@@ -131,6 +133,8 @@ def _content(messages: Any, provider: str) -> tuple[str, str | None]:
             kind = item.get("type") if isinstance(item, dict) else None
             if kind == "text" and isinstance(item.get("text"), str):
                 texts.append(item["text"])
+                if message["role"] == "user":
+                    asked.append(item["text"])
             elif kind in ("input_file", "video_url"):
                 videos.append(_video_of(item, provider))
             else:
@@ -141,7 +145,7 @@ def _content(messages: Any, provider: str) -> tuple[str, str | None]:
         raise VlmError(400, EMPTY_INPUT)
     if len(videos) > 1:
         raise VlmError(400, "the emulator takes one video per request")
-    return "\n".join(texts), (videos[0] if videos else None)
+    return "\n".join(texts), "\n".join(asked), (videos[0] if videos else None)
 
 
 def _output(provider: str, body: dict[str, Any]) -> tuple[dict[str, Any] | None, bool, str | None]:
@@ -223,7 +227,7 @@ def parse(body: Any) -> ChatRequest:
     if not isinstance(body, dict):
         raise VlmError(400, "the body must be a JSON object")
     provider, name = _model(body.get("model"))
-    text, video = _content(body.get("messages"), provider)
+    text, question, video = _content(body.get("messages"), provider)
     for field_name, (low, high) in _RANGES.items():
         value = body.get(field_name)
         if value is not None and (
@@ -238,7 +242,9 @@ def parse(body: Any) -> ChatRequest:
     if body.get("stream") is True:
         raise VlmError(400, "stream is not supported by the emulator (its format is not documented)")
     schema, json_mode, tool = _output(provider, body)
-    return ChatRequest(provider, name, body["model"], text, video, n, max_tokens, schema, json_mode, tool)
+    return ChatRequest(
+        provider, name, body["model"], text, question, video, n, max_tokens, schema, json_mode, tool
+    )
 
 
 def answer(request: ChatRequest, found: facts.Facts | None, *, fence: bool) -> tuple[str, bool]:
@@ -257,7 +263,7 @@ def answer(request: ChatRequest, found: facts.Facts | None, *, fence: bool) -> t
             raise VlmError(400, f"Invalid response schema: {exc}") from exc
         text = json.dumps(value, ensure_ascii=False)
         return (f"```json\n{text}\n```" if fence and request.provider == "gemini" else text), False
-    question = " ".join(request.text.split())
+    question = " ".join(request.question.split())
     if len(question) > 200:
         question = question[:199] + "…"
     if found is None:

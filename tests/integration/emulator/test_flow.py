@@ -176,7 +176,12 @@ def test_audio_transcription_reports_measured_voice_activity(server, receiver, v
     speakers = [i["speaker"] for i in items]
     assert speakers == (["SPEAKER_00", "SPEAKER_01", "SPEAKER_00"] if speaker else [None] * 3)
     usage = inner["usage_metadata"]
-    assert usage == {"duration": pytest.approx(6.0, abs=0.05), "model": "whisper-1", "output_tokens": 0, "prompt_tokens": 0}
+    assert usage == {
+        "duration": pytest.approx(6.0, abs=0.05),
+        "model": "whisper-1",
+        "output_tokens": 0,
+        "prompt_tokens": 0,
+    }
     assert server.stats()["spend_usd"] == pytest.approx(6.0 * (0.002 if speaker else 0.001), abs=1e-4)
 
 

@@ -34,7 +34,10 @@ def test_sync_audio_answers_whisper_segments(server, videos, api):
     assert [i["speaker"] for i in labelled] == ["SPEAKER_00", "SPEAKER_01", "SPEAKER_00"]
     stats = server.stats()
     assert stats["jobs_by_asset"][asset_id] == {"transcribe_audio_sync": 2}
-    assert [j["cost_usd"] for j in stats["jobs"]] == [pytest.approx(0.006, abs=1e-4), pytest.approx(0.012, abs=1e-4)]
+    assert [j["cost_usd"] for j in stats["jobs"]] == [
+        pytest.approx(0.006, abs=1e-4),
+        pytest.approx(0.012, abs=1e-4),
+    ]
     assert stats["spend_usd"] == pytest.approx(0.018, abs=1e-4)
     assert all(j["state"] == "succeeded" and "callback" not in j for j in stats["jobs"])
 
@@ -83,7 +86,9 @@ def test_multi_speaker_callback_matches_section_12_3(server, receiver, videos, a
     data = receiver.wait_for(job_id)["data"]["data"]
     assert set(data) == {"audio_transcription", "faces", "usage_metadata"}
     assert data["faces"] == []  # the emulator detects no faces
-    assert [(s["start_time"], s["end_time"], s["speaker"], s["text"]) for s in data["audio_transcription"]] == [
+    assert [
+        (s["start_time"], s["end_time"], s["speaker"], s["text"]) for s in data["audio_transcription"]
+    ] == [
         (0.0, 1.5, "SPEAKER_00", "[speech 1.5 s]"),
         (2.0, 3.5, "SPEAKER_01", "[speech 1.5 s]"),
         (4.0, 5.5, "SPEAKER_00", "[speech 1.5 s]"),
@@ -133,7 +138,11 @@ def test_validation_order(make_server, receiver, videos, api, path):
     assert api.post(server, path, {"asset_id": "  "}).json()["msg"] == "asset_id cannot be null or empty"
     unknown = api.post(server, path, {"asset_id": "re_1"})
     if "/async-" in path:
-        assert unknown.json() == {"code": 400, "msg": "An async request requires at least one webhook.", "data": None}
+        assert unknown.json() == {
+            "code": 400,
+            "msg": "An async request requires at least one webhook.",
+            "data": None,
+        }
         server.set_webhook(receiver.url)
         unknown = api.post(server, path, {"asset_id": "re_1"})
     assert (unknown.status_code, unknown.json()) == (400, LIMIT)
@@ -156,11 +165,15 @@ def test_whisper_parameters_are_checked(server, videos, api):
 
 def test_a_video_without_sound_has_no_turns(server, receiver, videos, api):
     asset_id = api.ready(server, videos["silent"])
-    assert api.post(server, "/transcriptions/sync-generate-speaker", {"asset_id": asset_id}).json()["data"] == {
+    assert api.post(server, "/transcriptions/sync-generate-speaker", {"asset_id": asset_id}).json()[
+        "data"
+    ] == {
         "model": "pyannote",
         "items": [],
     }
-    callback = receiver.wait_for(api.submit(server, "/transcriptions/async-generate-speaker", {"asset_id": asset_id}))
+    callback = receiver.wait_for(
+        api.submit(server, "/transcriptions/async-generate-speaker", {"asset_id": asset_id})
+    )
     assert callback["data"]["data"]["data"] == []
     assert "no audio track" in callback["data"]["msg"]
 
@@ -196,7 +209,10 @@ def test_each_endpoint_has_its_own_rate_limit(make_server, receiver, videos, api
 def test_success_code_0000_in_sync_answers_and_callbacks(make_server, receiver, videos, api):
     server = make_server(webhook_url=receiver.url, success_code="0000")
     asset_id = api.ready(server, videos["small"])
-    assert api.post(server, "/transcriptions/sync-generate-speaker", {"asset_id": asset_id}).json()["code"] == "0000"
+    assert (
+        api.post(server, "/transcriptions/sync-generate-speaker", {"asset_id": asset_id}).json()["code"]
+        == "0000"
+    )
     callback = receiver.wait_for(api.submit(server, "/transcriptions/async-summary", {"asset_id": asset_id}))
     assert (callback["code"], callback["message"]) == ("0000", "SUCCESS")
 

@@ -42,7 +42,11 @@ def test_clip_reports_the_real_cuts_as_inclusive_frames(server, receiver, videos
     outer = callback["data"]
     assert set(outer) == {"data", "msg", "success"} and outer["success"] is True
     assert set(outer["data"]) == {"data", "exec_time"}
-    assert outer["data"]["data"] == [{"start": 0, "end": 19}, {"start": 20, "end": 39}, {"start": 40, "end": 59}]
+    assert outer["data"]["data"] == [
+        {"start": 0, "end": 19},
+        {"start": 20, "end": 39},
+        {"start": 40, "end": 59},
+    ]
     assert 0 <= outer["data"]["exec_time"] < 60
     stats = server.stats()
     assert stats["jobs_by_asset"][asset_id] == {"detect_scenes": 1}
@@ -96,7 +100,9 @@ def test_split_registers_playable_segments(server, receiver, videos, api, tmp_pa
 def test_split_checks_segment_seconds(server, videos, api):
     asset_id = api.ready(server, videos["small"])
     for bad in (0, -2, "10", True, 0.5):
-        assert api.post(server, "/video/split", {"asset_id": asset_id, "segment_seconds": bad}).json() == LIMIT
+        assert (
+            api.post(server, "/video/split", {"asset_id": asset_id, "segment_seconds": bad}).json() == LIMIT
+        )
     audio = api.ready(server, videos["audio"])
     assert api.post(server, "/video/split", {"asset_id": audio}).json() == LIMIT  # no picture to split
     assert server.stats()["jobs"] == []
@@ -151,7 +157,9 @@ def test_edit_validation_order(make_server, receiver, videos, api):
     assert api.post(server, "/video/edit", {**ok, "asset_ids": []}).json()["msg"] == (
         "asset_ids cannot be null or empty"
     )
-    assert api.post(server, "/video/edit", ok).json()["msg"] == "An async request requires at least one webhook."
+    assert (
+        api.post(server, "/video/edit", ok).json()["msg"] == "An async request requires at least one webhook."
+    )
     server.set_webhook(receiver.url)
     ready = api.ready(server, videos["silent"])
     for bad in (
@@ -165,7 +173,10 @@ def test_edit_validation_order(make_server, receiver, videos, api):
     ):
         answer = api.post(server, "/video/edit", {**ok, "asset_ids": [ready], **bad})
         assert (answer.status_code, answer.json()) == (400, LIMIT), bad
-    assert api.post(server, "/video/edit", {**ok, "asset_ids": [ready], "user_prompt": "x" * 500}).status_code == 200
+    assert (
+        api.post(server, "/video/edit", {**ok, "asset_ids": [ready], "user_prompt": "x" * 500}).status_code
+        == 200
+    )
 
 
 def test_failure_callback_fault_on_split(server, receiver, videos, api):
@@ -183,7 +194,9 @@ def test_video_endpoints_have_their_own_rate_limits(make_server, receiver, video
     asset_id = api.upload(server, videos["silent"])
     api.wait_status(server, asset_id)
     time.sleep(1.05)
-    answers = {path: api.post(server, path, {"asset_id": asset_id}) for path in ("/video/clip", "/video/split")}
+    answers = {
+        path: api.post(server, path, {"asset_id": asset_id}) for path in ("/video/clip", "/video/split")
+    }
     assert all(a.status_code == 200 for a in answers.values())
     again = api.post(server, "/video/clip", {"asset_id": asset_id})
     assert (again.status_code, again.json()) == (400, LIMIT)
