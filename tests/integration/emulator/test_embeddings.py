@@ -92,7 +92,8 @@ def test_text_embeddings_newest_shape(server, api):
     body = api.post(server, "/embeddings/text", {"input": texts, "model": "gemini-embedding-001"}).json()
     assert body["code"] == 200
     data = body["data"]
-    assert isinstance(data, list) and len(data) == 3
+    assert isinstance(data, list)
+    assert len(data) == 3
     vectors = [item["embedding"] for item in data]
     assert all(set(item) == {"embedding"} and len(item["embedding"]) == 3072 for item in data)
     assert _cosine(vectors[0], vectors[1]) > _cosine(vectors[0], vectors[2])
@@ -123,13 +124,15 @@ def test_text_embeddings_older_shapes(make_server, api, shape, one, many):
     server = make_server(text_embedding_shape=shape, success_code="0000")
     first = api.post(server, "/embeddings/text", {"input": ["hello"], "model": "gemini-embedding-001"}).json()
     assert first["code"] == "0000"
-    assert set(first["data"]) == one and len(first["data"]["embedding"]) == 3072
+    assert set(first["data"]) == one
+    assert len(first["data"]["embedding"]) == 3072
     both = api.post(
         server, "/embeddings/text", {"input": ["hello", "world"], "model": "gemini-embedding-001"}
     ).json()
     assert set(both["data"]) == many
     (vectors,) = both["data"].values()
-    assert len(vectors) == 2 and vectors[0] == first["data"]["embedding"]
+    assert len(vectors) == 2
+    assert vectors[0] == first["data"]["embedding"]
 
 
 def test_text_embedding_validation(server, api):

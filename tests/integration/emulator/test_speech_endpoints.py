@@ -64,7 +64,8 @@ def test_async_speaker_callback_matches_section_12_2(server, receiver, videos, a
     assert set(callback) == {"code", "message", "data", "task_id"}
     assert (callback["code"], callback["message"]) == (200, "SUCCESS")
     outer = callback["data"]
-    assert set(outer) == {"data", "msg", "success"} and outer["success"] is True
+    assert set(outer) == {"data", "msg", "success"}
+    assert outer["success"] is True
     assert set(outer["data"]) == {"data", "usage_metadata"}
     assert [(t["start"], t["end"], t["speaker"]) for t in outer["data"]["data"]] == [
         (0.0, 1.5, "SPEAKER_00"),
@@ -199,7 +200,8 @@ def test_each_endpoint_has_its_own_rate_limit(make_server, receiver, videos, api
     first = api.post(server, "/transcriptions/sync-generate-speaker", {"asset_id": asset_id})
     second = api.post(server, "/transcriptions/sync-generate-speaker", {"asset_id": asset_id})
     other = api.post(server, "/transcriptions/async-generate-speaker", {"asset_id": asset_id})
-    assert first.status_code == 200 and other.status_code == 200
+    assert first.status_code == 200
+    assert other.status_code == 200
     assert (second.status_code, second.json()) == (400, LIMIT)
     stats = server.stats()
     assert stats["rate_limited"] == {"POST /transcriptions/sync-generate-speaker": 1}
@@ -229,7 +231,8 @@ def test_balance_is_checked_before_a_sync_call(make_server, videos, api):
 def test_unknown_path_and_method_answer_the_envelope(server, api):
     answer = api.post(server, "/transcriptions/no-such-endpoint", {})
     assert answer.status_code == 404
-    assert answer.json()["code"] == 404 and answer.json()["data"] is None
+    assert answer.json()["code"] == 404
+    assert answer.json()["data"] is None
     wrong = httpx.get(f"{server.base_url}/transcriptions/sync-generate-audio", headers=api.auth())
     assert wrong.status_code == 405
     assert wrong.json()["code"] == 405

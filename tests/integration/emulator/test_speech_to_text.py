@@ -1,4 +1,4 @@
-"""Speech-to-text (sync) in the ElevenLabs and AssemblyAI shapes, from an asset or a URL the emulator fetches."""
+"""Speech-to-text (sync) in the ElevenLabs and AssemblyAI shapes, from an asset or a URL it fetches."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def test_elevenlabs_options(server, videos, api):
     assert (plain["language_code"], plain["language_probability"]) == ("en", 1.0)  # the caller's, echoed
     assert {w["speaker_id"] for w in plain["words"] if w["type"] == "word"} == {"speaker_0"}  # no diarize
     none = api.post(server, PATH, {"asset_id": asset_id, "timestamps_granularity": "none"}).json()["data"]
-    assert none["words"] == [] and none["text"] == "[speech] [speech] [speech]"
+    assert none["words"] == []
+    assert none["text"] == "[speech] [speech] [speech]"
 
 
 def test_assemblyai_from_an_asset(server, videos, api):
@@ -76,7 +77,8 @@ def test_url_source_is_fetched(server, videos, api, file_server):
     source_url = api.post(server, PATH, {"source_url": f"{base}/talk.m4a", "provider": "assemblyai"}).json()[
         "data"
     ]
-    assert source_url["audio_url"] == f"{base}/talk.m4a" and source_url["audio_duration"] == 3
+    assert source_url["audio_url"] == f"{base}/talk.m4a"
+    assert source_url["audio_duration"] == 3
     stats = server.stats()
     assert [j["source"] for j in stats["jobs"]] == ["url", "url"]
     assert all(f"{base}/talk.m4a" not in str(j) for j in stats["jobs"])  # a (maybe signed) URL is not kept
@@ -118,7 +120,8 @@ def test_validation(make_server, videos, api, file_server):
     assert gone.json()["msg"] == "The audio could not be fetched: the URL answered HTTP 404"
     (folder / "notes.txt").write_text("not audio at all\n" * 10)
     garbage = api.post(server, PATH, {"url": f"{base}/notes.txt"})
-    assert garbage.status_code == 400 and garbage.json()["msg"].startswith("Processing failed")
+    assert garbage.status_code == 400
+    assert garbage.json()["msg"].startswith("Processing failed")
     assert [j["state"] for j in server.stats()["jobs"]] == ["failed", "failed"]
     assert server.stats()["spend_usd"] == 0
 

@@ -40,7 +40,8 @@ def test_clip_reports_the_real_cuts_as_inclusive_frames(server, receiver, videos
     callback = receiver.wait_for(job_id)
     assert (callback["code"], callback["message"], callback["task_id"]) == (200, "SUCCESS", job_id)
     outer = callback["data"]
-    assert set(outer) == {"data", "msg", "success"} and outer["success"] is True
+    assert set(outer) == {"data", "msg", "success"}
+    assert outer["success"] is True
     assert set(outer["data"]) == {"data", "exec_time"}
     assert outer["data"]["data"] == [
         {"start": 0, "end": 19},
@@ -77,9 +78,12 @@ def test_split_registers_playable_segments(server, receiver, videos, api, tmp_pa
             "original_filename",
             "upload_status",
         }
-        assert split["asset_id"].startswith("re_") and split["asset_id"] != asset_id
-        assert isinstance(split["file_size"], int) and split["file_size"] > 0  # an int here
-        assert split["create_time"].isdigit() and split["extension"] == "mp4"
+        assert split["asset_id"].startswith("re_")
+        assert split["asset_id"] != asset_id
+        assert isinstance(split["file_size"], int)
+        assert split["file_size"] > 0
+        assert split["create_time"].isdigit()
+        assert split["extension"] == "mp4"
         assert split["original_filename"] == f"segment_video_{digits}_{index}"
         assert split["upload_status"] == "SUCCESS"
         entry = api.wait_status(server, split["asset_id"])
@@ -124,7 +128,8 @@ def test_edit_concatenates_in_the_orientation(server, receiver, videos, api, tmp
         "original_filename",
         "upload_status",
     }
-    assert record["original_filename"] == "final_video" and record["upload_status"] == "SUCCESS"
+    assert record["original_filename"] == "final_video"
+    assert record["upload_status"] == "SUCCESS"
     assert isinstance(record["file_size"], int)
     path = _download(server, api, record["asset_id"], tmp_path)
     frames, got, audio = _decode(path)
@@ -136,7 +141,8 @@ def test_edit_concatenates_in_the_orientation(server, receiver, videos, api, tmp
     assert seconds == pytest.approx(11.6, abs=0.3)
     stats = server.stats()
     job = api.job(server, job_id)
-    assert job["kind"] == "edit_video" and job["asset_ids"] == ids
+    assert job["kind"] == "edit_video"
+    assert job["asset_ids"] == ids
     assert job["orientation"] == orientation
     for asset_id in ids:
         assert stats["jobs_by_asset"][asset_id] == {"edit_video": 1}

@@ -68,15 +68,18 @@ def test_gemini_json_schema_answer_conforms(server, api, video_url):
     assert answer.status_code == 200
     body = answer.json()
     assert set(body) == {"id", "object", "model", "created_at", "status", "choices", "usage", "meta"}
-    assert "code" not in body and "msg" not in body  # not the Mavi envelope
-    assert body["id"].startswith("resp_") and body["object"] == "completion"
+    assert "code" not in body
+    assert "msg" not in body
+    assert body["id"].startswith("resp_")
+    assert body["object"] == "completion"
     assert (body["model"], body["status"]) == ("gemini:gemini-2.5-flash", "completed")
     assert abs(body["created_at"] - time.time()) < 60
     assert body["meta"] == {"provider": "gemini", "provider_model": "gemini-2.5-flash"}
     (choice,) = body["choices"]
     assert choice["index"] == 0
     text = choice["text"]
-    assert text.startswith("```json\n") and text.endswith("\n```")  # Gemini's fence (UNVERIFIED quirk)
+    assert text.startswith("```json\n")
+    assert text.endswith("\n```")
     value = json.loads(text.removeprefix("```json\n").removesuffix("\n```"))
     jsonschema.validate(value, from_gemini(SCENES_SCHEMA))
     assert value["scene_count"] == 3
@@ -103,14 +106,16 @@ def test_gemini_fence_can_be_switched_off(make_server, api, video_url):
     ]
     facts = json.loads(text)
     assert facts["duration_seconds"] == pytest.approx(6.0, abs=0.1)
-    assert len(facts["scenes"]) == 3 and facts["speakers"] == 2
+    assert len(facts["scenes"]) == 3
+    assert facts["speakers"] == 2
     assert facts["measured_by"] == "mavi-emulator (no model was run)"
 
 
 def test_plain_answer_is_measured_and_honest(server, api, video_url):
     body = api.post(server, PATH, _gemini(video_url, text="Who is talking?", n=2)).json()
     texts = [c["text"] for c in body["choices"]]
-    assert len(texts) == 2 and texts[0] == texts[1]
+    assert len(texts) == 2
+    assert texts[0] == texts[1]
     assert texts[0].startswith("Emulator answer from measurements only (no vision model was run).")
     assert "3 scene(s) (cuts at 2.0 s, 4.0 s)" in texts[0]
     assert '"Who is talking?"' in texts[0]
@@ -182,7 +187,8 @@ def test_nova_base64_video_and_tool_schema(server, api, videos):
     }
     body = api.post(server, PATH, request).json()
     assert set(body) == {"id", "object", "created", "model", "choices", "usage"}
-    assert body["id"].startswith("chatcmpl_") and body["object"] == "chat.completion"
+    assert body["id"].startswith("chatcmpl_")
+    assert body["object"] == "chat.completion"
     (choice,) = body["choices"]
     assert choice["finish_reason"] == "tool_calls"
     message = choice["message"]

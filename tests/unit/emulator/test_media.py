@@ -1,4 +1,4 @@
-"""Media work on real files made with PyAV: probe, frames, measurements, scenes of the sample, descriptions."""
+"""Media work on real files made with PyAV: probe, frames, measurements, the sample's scenes, descriptions."""
 
 from __future__ import annotations
 
