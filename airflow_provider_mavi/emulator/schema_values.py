@@ -232,6 +232,10 @@ class _Generator:
         names = order + [p for p in properties if p not in order]
         names += [r for r in required if r not in names]
         limit = int(schema.get("maxProperties", len(names)))
+        if ctx.depth > MAX_DEPTH // 3:
+            limit = min(
+                limit, max(len(required), int(schema.get("minProperties", 0)))
+            )  # recursive schemas end
         chosen = [n for n in names if n in required]
         chosen += [n for n in names if n not in required][: max(0, limit - len(chosen))]
         out: dict[str, Any] = {}
@@ -290,7 +294,12 @@ class _Generator:
                 break
             item = self.value(sub if sub is not None else True, item_ctx)
             if schema.get("uniqueItems"):
-                item = self.unique(item, sub, item_ctx, seen)
+                try:
+                    item = self.unique(item, sub, item_ctx, seen)
+                except SchemaError:
+                    if index >= low:
+                        break  # fewer items than the facts offer, but enough for the schema
+                    raise
             out.append(item)
         return out
 
@@ -302,13 +311,14 @@ class _Generator:
         :param ctx: where it is.
         :param seen: keys of the items produced so far.
         """
+        first = item
         key = repr(item)
         attempt = 0
         while key in seen:
             attempt += 1
             if attempt > 50:
                 raise SchemaError("cannot make enough distinct items for uniqueItems")
-            item = self.variant(item, schema, ctx, attempt)
+            item = self.variant(first, schema, ctx, attempt)
             key = repr(item)
         seen.add(key)
         return item
@@ -329,13 +339,20 @@ class _Generator:
             return not item
         if isinstance(item, (int, float)):
             step = resolved.get("multipleOf", 1) if isinstance(resolved, dict) else 1
-            _, high = bounds(resolved) if isinstance(resolved, dict) else (None, None)
-            candidate = item + step * attempt
-            if high is not None and candidate > high[0]:
-                candidate = item - step * attempt
-            return type(item)(candidate)
+            for candidate in (item + step * attempt, item - step * attempt):
+                if check(type(item)(candidate), resolved, self.root) == []:
+                    return type(item)(candidate)
+            raise SchemaError("cannot make enough distinct items for uniqueItems")
         if isinstance(item, str):
-            return f"{item} ({attempt + 1})"
+            suffix = str(attempt + 1)
+            high = int(resolved.get("maxLength", 10**9)) if isinstance(resolved, dict) else 10**9
+            low = int(resolved.get("minLength", 0)) if isinstance(resolved, dict) else 0
+            text = (
+                f"{item} {suffix}"
+                if len(item) + len(suffix) < high
+                else item[: max(0, high - len(suffix))] + suffix
+            )
+            return text[: -len(suffix)] + "." * (low - len(text)) + suffix if len(text) < low else text
         if isinstance(item, dict) and item:
             first = next(iter(item))
             props = resolved.get("properties", {}) if isinstance(resolved, dict) else {}
@@ -418,6 +435,10 @@ class _Generator:
         )
         text = _formatted(schema.get("format"), seconds) or self.text(ctx)
         if isinstance(pattern, str):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise SchemaError(f"invalid pattern {pattern!r}: {exc}") from exc
             if re.search(pattern, text) is None or not low <= len(text) <= high:
                 text = sample_pattern(pattern)
             return text

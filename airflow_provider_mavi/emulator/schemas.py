@@ -263,8 +263,12 @@ def _check_string(value: str, schema: dict[str, Any], path: str) -> list[str]:
     if "maxLength" in schema and len(value) > int(schema["maxLength"]):
         errors.append(f"{path}: longer than {schema['maxLength']}")
     pattern = schema.get("pattern")
-    if isinstance(pattern, str) and re.search(pattern, value) is None:
-        errors.append(f"{path}: does not match {pattern!r}")
+    if isinstance(pattern, str):
+        try:
+            if re.search(pattern, value) is None:
+                errors.append(f"{path}: does not match {pattern!r}")
+        except re.error:
+            errors.append(f"{path}: invalid pattern {pattern!r}")
     return errors
 
 
