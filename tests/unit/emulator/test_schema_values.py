@@ -1,4 +1,4 @@
-"""Values generated from a JSON schema conform to it (checked by the jsonschema library), filled from facts."""
+"""Values generated from a JSON schema conform to it (the jsonschema library checks), filled from facts."""
 
 from __future__ import annotations
 
