@@ -4,7 +4,8 @@
   the first video keyframe at or after each multiple of ``segment_seconds``: segments start on keyframes, so
   their lengths follow the source's keyframe spacing.
 - :func:`concatenate` decodes the inputs in order and re-encodes them into one H.264/AAC MP4 with a 16:9
-  (landscape) or 9:16 (portrait) frame: each picture is scaled to fit and letterboxed on black; inputs
+  (landscape) or 9:16 (portrait) frame: each picture is scaled to fit and padded with black (libav's
+  ``scale`` and ``pad`` filters); inputs
   without sound get silence. The short side is the largest input short side, at most :data:`MAX_SHORT_SIDE`.
 
 Every function blocks: the app runs them in its worker pool, never on the event loop.
@@ -17,7 +18,6 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 import av
-from PIL import Image
 
 from airflow_provider_mavi.emulator.media import MediaError
 
@@ -97,22 +97,6 @@ def frame_size(short_sides: list[int], orientation: str) -> tuple[int, int]:
     return (long, short) if orientation == "landscape" else (short, long)
 
 
-def letterbox(image: Image.Image, size: tuple[int, int]) -> Image.Image:
-    """Scale ``image`` to fit ``size`` keeping its aspect ratio, centred on black.
-
-    :param image: an RGB picture.
-    :param size: the output ``(width, height)``.
-    """
-    scale = min(size[0] / image.width, size[1] / image.height)
-    fitted = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-    canvas = Image.new("RGB", size)
-    canvas.paste(
-        image.resize(fitted, Image.Resampling.BILINEAR),
-        ((size[0] - fitted[0]) // 2, (size[1] - fitted[1]) // 2),
-    )
-    return canvas
-
-
 def concatenate(sources: list[Path], target: Path, orientation: str) -> None:
     """Write the inputs one after another into ``target`` in the requested orientation.
 
@@ -164,6 +148,50 @@ class _Clock:
         self.last_pts = -1
 
 
+def fitted_size(width: int, height: int, size: tuple[int, int]) -> tuple[int, int]:
+    """Return the size of a ``width`` x ``height`` picture scaled to fit ``size`` (even sides).
+
+    :param width: the picture's width.
+    :param height: the picture's height.
+    :param size: the frame to fit in.
+    """
+    scale = min(size[0] / width, size[1] / height)
+    return max(2, round(width * scale) // 2 * 2), max(2, round(height * scale) // 2 * 2)
+
+
+class _Fitter:
+    """Scales one input's frames to fit the output frame on black bars, in libav's filters (C, not Python).
+
+    :param source: the input's video stream.
+    :param size: the output frame.
+    """
+
+    def __init__(self, source: VideoStream, size: tuple[int, int]) -> None:
+        """Build the filter graph: scale, pad and convert to ``yuv420p``."""
+        width, height = fitted_size(source.codec_context.width, source.codec_context.height, size)
+        self.graph = av.filter.Graph()
+        chain = [
+            self.graph.add_buffer(template=source),
+            self.graph.add("scale", f"{width}:{height}"),
+            self.graph.add("pad", f"{size[0]}:{size[1]}:(ow-iw)/2:(oh-ih)/2:black"),
+            self.graph.add("format", "yuv420p"),
+            self.graph.add("buffersink"),
+        ]
+        for first, second in itertools.pairwise(chain):
+            first.link_to(second)
+        self.graph.configure()
+
+    def fit(self, frame: av.VideoFrame) -> av.VideoFrame:
+        """Return the frame scaled and padded (the filters give one frame per frame).
+
+        :param frame: a decoded frame.
+        """
+        self.graph.push(frame)
+        out = self.graph.pull()
+        assert isinstance(out, av.VideoFrame)
+        return out
+
+
 def _copy_video(
     container: InputContainer,
     output: OutputContainer,
@@ -185,6 +213,7 @@ def _copy_video(
     start = float(source.start_time * source.time_base) if source.start_time and source.time_base else 0.0
     rate = float(source.average_rate or source.guessed_rate or clock.fps)
     end = 0.0
+    fitter = _Fitter(source, size)
     for index, frame in enumerate(container.decode(source)):
         at = frame.time - start if frame.time is not None else index / rate
         end = max(end, at + 1 / rate)
@@ -192,7 +221,7 @@ def _copy_video(
         if pts <= clock.last_pts:
             continue  # a faster input: frames between output ticks are dropped
         clock.last_pts = pts
-        out = av.VideoFrame.from_image(letterbox(frame.to_image(), size))
+        out = fitter.fit(frame)
         out.pts = pts
         out.time_base = 1 / clock.fps
         for packet in stream.encode(out):

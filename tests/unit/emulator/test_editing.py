@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import av
 import pytest
-from PIL import Image
 
 from airflow_provider_mavi.emulator import editing, media
 from airflow_provider_mavi.emulator.samples import make_sample_video
@@ -36,14 +35,12 @@ def test_split_cuts_on_keyframes_and_loses_nothing(clips, tmp_path):
     assert whole[0].read_bytes() != clips["sample"].read_bytes()  # a remuxed copy, not the upload
 
 
-def test_frame_size_and_letterbox():
+def test_frame_sizes():
     assert editing.frame_size([120, 180], "landscape") == (320, 180)
     assert editing.frame_size([120, 180], "portrait") == (180, 320)
     assert editing.frame_size([1080, 2160], "landscape") == (1280, 720)  # capped at 720
-    boxed = editing.letterbox(Image.new("RGB", (40, 30), (200, 0, 0)), (90, 160))
-    assert boxed.size == (90, 160)
-    assert boxed.getpixel((45, 2)) == (0, 0, 0)  # bar
-    assert boxed.getpixel((45, 80)) == (200, 0, 0)  # picture, scaled to 90x68 and centred
+    assert editing.fitted_size(40, 30, (90, 160)) == (90, 68)  # 4:3 in 9:16: full width, bars above and below
+    assert editing.fitted_size(1280, 720, (1280, 720)) == (1280, 720)
 
 
 @pytest.mark.parametrize(("orientation", "size"), [("landscape", (320, 180)), ("portrait", (180, 320))])
@@ -58,6 +55,11 @@ def test_concatenate_plays_every_input_in_order(clips, tmp_path, orientation, si
     with av.open(str(target)) as container:
         sound = sum(f.samples for f in container.decode(audio=0)) / editing.AUDIO_RATE
     assert sound == pytest.approx(9.0, abs=0.1)
+    with av.open(str(target)) as container:
+        first = next(container.decode(video=0)).to_image()
+    bar = (size[0] // 2, 1) if orientation == "portrait" else (1, size[1] // 2)
+    assert sum(first.getpixel(bar)) < 40  # black bar (4:3 sample in a 16:9 or 9:16 frame)
+    assert sum(first.getpixel((size[0] // 2, size[1] // 2))) > 40  # the picture
 
 
 def test_concatenate_without_any_sound(clips, tmp_path):
