@@ -68,6 +68,11 @@ def _media_only(rate_per_second: float) -> Any:
     """
 
     def prepare(state: EmulatorState, body: dict[str, Any]) -> Prepared | None:
+        """Accept the asset; the price follows its probed duration.
+
+        :param state: the account.
+        :param body: the request body.
+        """
         asset = usable_asset(state, body["asset_id"], "media")
         return (
             None
@@ -110,6 +115,13 @@ def _inner(data: dict[str, Any], measured: SpeechAnalysis | None) -> dict[str, A
 async def _audio_async(
     state: EmulatorState, job: dict[str, Any], assets: list[Asset], params: dict[str, Any]
 ) -> Any:
+    """Whisper callback ``data``: speech turns, ``speaker`` null unless asked, media seconds.
+
+    :param state: the account.
+    :param job: the job's record.
+    :param assets: the asset.
+    :param params: the accepted parameters.
+    """
     (asset,) = assets
     measured = await _speech(state, asset)
     items = transcripts.whisper_items(measured, params["speaker"], callback=True)
@@ -120,6 +132,13 @@ async def _audio_async(
 async def _audio_sync(
     state: EmulatorState, job: dict[str, Any], assets: list[Asset], params: dict[str, Any]
 ) -> Any:
+    """Whisper sync ``data``: ``{model, items}``, ``speaker`` only when asked.
+
+    :param state: the account.
+    :param job: the job's record.
+    :param assets: the asset.
+    :param params: the accepted parameters.
+    """
     measured = await _speech(state, assets[0])
     return {
         "model": params["model"],
@@ -130,6 +149,13 @@ async def _audio_sync(
 async def _speaker_async(
     state: EmulatorState, job: dict[str, Any], assets: list[Asset], params: dict[str, Any]
 ) -> Any:
+    """Diarization callback ``data``: pyannote turns and ``usage_metadata``.
+
+    :param state: the account.
+    :param job: the job's record.
+    :param assets: the asset.
+    :param params: the accepted parameters.
+    """
     (asset,) = assets
     measured = await _speech(state, asset)
     usage = transcripts.usage(_seconds(asset, measured), DIARIZATION_MODEL)
@@ -139,6 +165,13 @@ async def _speaker_async(
 async def _speaker_sync(
     state: EmulatorState, job: dict[str, Any], assets: list[Asset], params: dict[str, Any]
 ) -> Any:
+    """Diarization sync ``data``: ``{model: pyannote, items}``.
+
+    :param state: the account.
+    :param job: the job's record.
+    :param assets: the asset.
+    :param params: the accepted parameters.
+    """
     measured = await _speech(state, assets[0])
     return {"model": DIARIZATION_MODEL, "items": transcripts.pyannote_items(measured)}
 
@@ -146,6 +179,13 @@ async def _speaker_sync(
 async def _multi_speaker(
     state: EmulatorState, job: dict[str, Any], assets: list[Asset], params: dict[str, Any]
 ) -> Any:
+    """Speaker recognition callback ``data``: anonymous turns, no faces, ``usage_metadata`` as a list.
+
+    :param state: the account.
+    :param job: the job's record.
+    :param assets: the asset.
+    :param params: the accepted parameters.
+    """
     started = time.monotonic()
     measured = await _speech(state, assets[0])
     usage = [transcripts.usage(time.monotonic() - started, DIARIZATION_MODEL)]
@@ -160,6 +200,13 @@ async def _multi_speaker(
 async def _summary(
     state: EmulatorState, job: dict[str, Any], assets: list[Asset], params: dict[str, Any]
 ) -> Any:
+    """Summary callback ``data``: the summary of the measurements and ``usage``.
+
+    :param state: the account.
+    :param job: the job's record.
+    :param assets: the asset.
+    :param params: the accepted parameters.
+    """
     (asset,) = assets
     assert asset.path is not None
     started = time.monotonic()

@@ -14,10 +14,11 @@ from __future__ import annotations
 import datetime
 import math
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mavi.emulator.facts import audio_sentence, summary_text, visual_sentence
+from airflow_provider_mavi.emulator import fact_lookup as lookup
+from airflow_provider_mavi.emulator.fact_lookup import Context, name_words
 from airflow_provider_mavi.emulator.patterns import sample_pattern
 from airflow_provider_mavi.emulator.schemas import (
     MAX_DEPTH,
@@ -29,119 +30,9 @@ from airflow_provider_mavi.emulator.schemas import (
     resolve,
     types_of,
 )
-from airflow_provider_mavi.emulator.speech import speaker_label, stand_in_text
 
 if TYPE_CHECKING:
-    from airflow_provider_mavi.emulator.facts import Facts, Scene
-    from airflow_provider_mavi.emulator.speech import Turn
-
-NOT_MEASURED = "not measured by the emulator"
-_SCENE_WORDS = {
-    "scene",
-    "scenes",
-    "shot",
-    "shots",
-    "segment",
-    "segments",
-    "clip",
-    "clips",
-    "chapter",
-    "chapters",
-    "cut",
-    "cuts",
-    "moment",
-    "moments",
-    "event",
-    "events",
-    "timeline",
-    "highlight",
-    "highlights",
-}
-_TURN_WORDS = {
-    "speaker",
-    "speakers",
-    "turn",
-    "turns",
-    "utterance",
-    "utterances",
-    "dialogue",
-    "dialog",
-    "speech",
-    "transcript",
-    "transcription",
-    "voice",
-    "voices",
-}
-_TEXT_WORDS = {
-    "summary",
-    "description",
-    "describe",
-    "overview",
-    "caption",
-    "explanation",
-    "answer",
-    "analysis",
-    "narrative",
-    "content",
-    "text",
-    "details",
-    "reasoning",
-    "reason",
-    "notes",
-    "note",
-    "comment",
-}
-_TAG_WORDS = {"tags", "tag", "keywords", "keyword", "labels", "objects", "topics", "entities"}
-_COLOUR_WORDS = {"colour", "color", "colours", "colors", "palette", "hue", "hues"}
-_UNMEASURED_WORDS = {
-    "mood",
-    "sentiment",
-    "tone",
-    "emotion",
-    "emotions",
-    "genre",
-    "category",
-    "style",
-    "setting",
-    "location",
-    "place",
-    "subject",
-    "topic",
-    "person",
-    "people",
-    "face",
-    "faces",
-    "brand",
-    "logo",
-    "language",
-    "music",
-    "object",
-    "animal",
-    "animals",
-    "vehicle",
-    "vehicles",
-}
-
-
-@dataclass(frozen=True)
-class Context:
-    """Where in the value a field is: its name words, and the scene or turn an array item stands for."""
-
-    words: frozenset[str] = frozenset()
-    scene: Scene | None = None
-    turn: Turn | None = None
-    index: int = 0
-    texts: tuple[str, ...] = field(default_factory=tuple)
-    depth: int = 0
-
-
-def name_words(name: str) -> set[str]:
-    """Split a field name (snake, kebab or camel case) into lower-case words.
-
-    :param name: the field's name.
-    """
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    return {w for w in re.split(r"[^A-Za-z0-9]+", spaced.lower()) if w}
+    from airflow_provider_mavi.emulator.facts import Facts
 
 
 def generate(schema: Any, facts: Facts) -> Any:
@@ -178,7 +69,7 @@ class _Generator:
             raise SchemaError("a schema 'false' allows no value")
         schema = resolve(schema, self.root)
         if schema is True or not isinstance(schema, dict):
-            return self.text(ctx)
+            return lookup.text(self.facts, ctx)
         if "allOf" in schema:
             schema = merge_all_of(schema, [resolve(s, self.root) for s in schema["allOf"]])
         if "const" in schema:
@@ -197,7 +88,7 @@ class _Generator:
         if kind in ("number", "integer"):
             return self.number(schema, ctx, integer=kind == "integer")
         if kind == "boolean":
-            return self.boolean(ctx)
+            return lookup.truth(self.facts, ctx)
         if kind == "null":
             return None
         return self.string(schema, ctx)
@@ -268,17 +159,17 @@ class _Generator:
         )
         words = ctx.words
         items_ctx: list[Context] = []
-        if words & _SCENE_WORDS and self.facts.scenes and not words & {"speaker", "speakers"}:
+        if words & lookup.SCENE_WORDS and self.facts.scenes and not words & {"speaker", "speakers"}:
             items_ctx = [replace(ctx, scene=s, index=i) for i, s in enumerate(self.facts.scenes)]
-        elif words & _TURN_WORDS and self.facts.turns:
+        elif words & lookup.TURN_WORDS and self.facts.turns:
             items_ctx = [replace(ctx, turn=t, index=i) for i, t in enumerate(self.facts.turns)]
-        elif words & _COLOUR_WORDS and self.facts.colours:
+        elif words & lookup.COLOUR_WORDS and self.facts.colours:
             items_ctx = [
                 replace(ctx, index=i, texts=tuple(n for n, _ in self.facts.colours))
                 for i in range(len(self.facts.colours))
             ]
-        elif words & _TAG_WORDS:
-            tags = self.tags()
+        elif words & lookup.TAG_WORDS:
+            tags = lookup.tags(self.facts)
             items_ctx = [replace(ctx, index=i, texts=tags) for i in range(len(tags))]
         else:
             items_ctx = [replace(ctx, index=0)]
@@ -359,25 +250,15 @@ class _Generator:
             return {**item, first: self.variant(item[first], props.get(first, True), ctx, attempt)}
         raise SchemaError("cannot make enough distinct items for uniqueItems")
 
-    def tags(self) -> tuple[str, ...]:
-        """Return measured words that can stand as tags."""
-        facts = self.facts
-        tags = [n for n, _ in facts.colours]
-        if facts.has_video:
-            tags += [facts.brightness_word, facts.motion_word]
-        if facts.turns:
-            tags.append("voice activity")
-        return tuple(tags) or ("no measurement",)
-
     def choose(self, options: list[Any], ctx: Context) -> Any:
         """Return the enum value the facts name, else the first one.
 
         :param options: the allowed values.
         :param ctx: where it is.
         """
-        hint = self.text(ctx).lower()
-        number = self.measured_number(ctx)
-        flag = self.boolean(ctx)
+        hint = lookup.text(self.facts, ctx).lower()
+        number = lookup.number(self.facts, ctx)
+        flag = lookup.truth(self.facts, ctx)
         for option in options:
             if isinstance(option, str) and option and re.search(rf"\b{re.escape(option.lower())}\b", hint):
                 return option
@@ -389,38 +270,6 @@ class _Generator:
             return min(numeric, key=lambda o: abs(o - number))
         return options[0]
 
-    def text(self, ctx: Context) -> str:
-        """Return the measured text a string field's name asks for.
-
-        :param ctx: where it is.
-        """
-        facts, words = self.facts, ctx.words
-        if ctx.texts:
-            return ctx.texts[ctx.index % len(ctx.texts)]
-        if ctx.turn is not None:
-            if words & {"speaker", "speakers", "voice", "name", "label"}:
-                return speaker_label(ctx.turn.speaker)
-            return stand_in_text(ctx.turn)
-        if words & _COLOUR_WORDS:
-            return ", ".join(n for n, _ in facts.colours) or NOT_MEASURED
-        if words & {"brightness", "lighting", "light", "exposure"}:
-            return facts.brightness_word if facts.has_video else NOT_MEASURED
-        if words & {"motion", "movement", "action", "activity", "pace"}:
-            return facts.motion_word if facts.has_video else NOT_MEASURED
-        if words & {"audio", "sound", "speech", "voice", "dialogue", "dialog", "speakers", "transcript"}:
-            return audio_sentence(facts)
-        if words & _UNMEASURED_WORDS:
-            return NOT_MEASURED
-        if ctx.scene is not None:
-            if words & {"title", "name", "label", "heading"}:
-                return f"Scene {ctx.scene.index + 1}"
-            return ctx.scene.description
-        if words & {"title", "name", "headline", "label", "heading"}:
-            return f"Measured video of {facts.duration:.1f} s"
-        if words & _TEXT_WORDS or not words:
-            return summary_text(facts)
-        return visual_sentence(facts) if facts.has_video else audio_sentence(facts)
-
     def string(self, schema: dict[str, Any], ctx: Context) -> str:
         """Return a string within the schema's format, pattern and lengths.
 
@@ -431,9 +280,11 @@ class _Generator:
         high = int(schema.get("maxLength", 10**9))
         pattern = schema.get("pattern")
         seconds = (
-            self.measured_number(ctx) if ctx.words & {"start", "end", "time", "timestamp", "begin"} else None
+            lookup.number(self.facts, ctx)
+            if ctx.words & {"start", "end", "time", "timestamp", "begin"}
+            else None
         )
-        text = _formatted(schema.get("format"), seconds) or self.text(ctx)
+        text = _formatted(schema.get("format"), seconds) or lookup.text(self.facts, ctx)
         if isinstance(pattern, str):
             try:
                 re.compile(pattern)
@@ -446,48 +297,6 @@ class _Generator:
             text = text[: max(0, high - 1)].rstrip() + "…" if high > 1 else text[:high]
         return text + "." * (low - len(text)) if len(text) < low else text
 
-    def measured_number(self, ctx: Context) -> float | None:
-        """Return the measured number a numeric field's name asks for, or ``None``.
-
-        :param ctx: where it is.
-        """
-        facts, words = self.facts, ctx.words
-        scene, turn = ctx.scene, ctx.turn
-        frame = bool(words & {"frame", "frames"})
-        if words & {"start", "begin", "from"} or (words & {"time", "timestamp"} and not words & {"end"}):
-            if scene is not None:
-                return scene.start_frame if frame else scene.start
-            return turn.start if turn is not None else 0.0
-        if words & {"end", "stop", "finish", "to"}:
-            if scene is not None:
-                return scene.end_frame if frame else scene.end
-            return turn.end if turn is not None else facts.duration
-        if words & {"duration", "length", "seconds", "secs"}:
-            if scene is not None:
-                return round(scene.end - scene.start, 3)
-            return turn.seconds if turn is not None else facts.duration
-        if words & {"index", "number", "id", "position", "order"} and not words & {"count", "total", "of"}:
-            return ctx.index
-        if words & {"speaker", "speakers", "voices", "people", "persons"}:
-            return facts.speakers if words & {"count", "number", "num", "total", "speakers"} else None
-        if words & {"face", "faces"}:
-            return 0
-        if words & {"width"}:
-            return facts.width
-        if words & {"height"}:
-            return facts.height
-        if words & {"fps", "framerate", "rate"}:
-            return round(facts.fps, 3)
-        if frame:
-            return facts.frame_count
-        if words & (_SCENE_WORDS | {"count", "total", "num"}):
-            return len(facts.scenes)
-        if words & {"brightness", "lighting", "exposure"}:
-            return facts.brightness
-        if words & {"motion", "movement", "activity"}:
-            return facts.motion
-        return None
-
     def number(self, schema: dict[str, Any], ctx: Context, *, integer: bool) -> int | float:
         """Return a number inside the schema's bounds and step, from the facts where the name asks.
 
@@ -495,7 +304,7 @@ class _Generator:
         :param ctx: where it is.
         :param integer: return an integer.
         """
-        measured = self.measured_number(ctx)
+        measured = lookup.number(self.facts, ctx)
         low, high = bounds(schema)
         value = float(measured) if measured is not None else 0.0
         ratio_words = {"brightness", "motion", "movement", "activity", "lighting", "exposure"}
@@ -511,28 +320,6 @@ class _Generator:
             step = step if step is not None and step.is_integer() else (math.ceil(step) if step else 1.0)
         value = clamp(value, low, high, step, integer)
         return int(value) if integer else value
-
-    def boolean(self, ctx: Context) -> bool:
-        """Return the measured truth a boolean field's name asks for, else ``False``.
-
-        :param ctx: where it is.
-        """
-        facts, words = self.facts, ctx.words
-        if words & {"audio", "sound"}:
-            return facts.has_audio
-        if words & {"speech", "voice", "talking", "speaking", "dialogue", "dialog", "speaker", "speakers"}:
-            return bool(facts.turns)
-        if words & {"motion", "moving", "movement"}:
-            return facts.has_video and facts.motion >= 0.01
-        if words & {"dark"}:
-            return facts.has_video and facts.brightness < 0.2
-        if words & {"bright"}:
-            return facts.has_video and facts.brightness >= 0.7
-        if words & {"cut", "cuts", "scenes", "shots"}:
-            return len(facts.scenes) > 1
-        if words & {"video", "picture"}:
-            return facts.has_video
-        return False
 
 
 def _formatted(fmt: Any, seconds: float | None) -> str | None:
