@@ -67,7 +67,9 @@ def test_msg_instead_of_message_parses(parse: Any, payload: dict[str, Any]) -> N
 
 @pytest.mark.parametrize(("parse", "payload"), CALLBACKS)
 @pytest.mark.parametrize("key", ["message", "msg"])
-def test_a_failure_code_is_a_failed_job_with_mavis_message(parse: Any, payload: dict[str, Any], key: str) -> None:
+def test_a_failure_code_is_a_failed_job_with_mavis_message(
+    parse: Any, payload: dict[str, Any], key: str
+) -> None:
     failure = {"code": 500, key: "Video decoding failed", "data": None, "task_id": payload["task_id"]}
     with pytest.raises(MaviCallbackError, match="Mavi reported a failed job: Video decoding failed") as info:
         parse(failure)
@@ -93,7 +95,9 @@ def test_inner_success_false_is_a_failure_with_the_inner_message(parse: Any, pay
         (lambda p: changed(p, [], "data"), "'data'"),
     ],
 )
-def test_a_malformed_envelope_names_the_field(parse: Any, payload: dict[str, Any], mutate: Any, field: str) -> None:
+def test_a_malformed_envelope_names_the_field(
+    parse: Any, payload: dict[str, Any], mutate: Any, field: str
+) -> None:
     bad = mutate(payload)
     before = copy.deepcopy(bad)
     with pytest.raises(MaviCallbackError, match=field):

@@ -30,7 +30,9 @@ def test_per_second_billing_counts_a_started_second() -> None:
     assert ELEVENLABS_PRICE.cost_usd(Usage(media_seconds=3600)) == 0.39
     assert ELEVENLABS_PRICE.cost_usd(Usage(media_seconds=1.01)) == round(2 * 0.39 / 3600, 6)
     assert ASSEMBLYAI_PRICE.cost_usd(Usage(media_seconds=7200)) == 0.3
-    assert PerMediaSecond(0.001).cost_usd(Usage(media_seconds=1.5)) == 0.0015  # prorated unless billed per second
+    assert (
+        PerMediaSecond(0.001).cost_usd(Usage(media_seconds=1.5)) == 0.0015
+    )  # prorated unless billed per second
 
 
 def test_the_other_media_prices() -> None:

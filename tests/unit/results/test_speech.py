@@ -94,13 +94,17 @@ def test_a_callback_without_duration_has_no_price() -> None:
         (lambda p: dropped(p, "data", "data", "data", 0, "text"), r"data.data.data\[0\].text"),
         (lambda p: changed(p, 3, "data", "data", "data", 0, "speaker"), r"data.data.data\[0\].speaker"),
         (lambda p: changed(p, [1], "data", "data", "usage_metadata"), "data.data.usage_metadata"),
-        (lambda p: changed(p, "13 s", "data", "data", "usage_metadata", "duration"), "usage_metadata.duration"),
+        (
+            lambda p: changed(p, "13 s", "data", "data", "usage_metadata", "duration"),
+            "usage_metadata.duration",
+        ),
     ],
 )
 def test_a_malformed_whisper_callback_names_the_field(mutate: Any, field: str) -> None:
     with pytest.raises(MaviCallbackError, match=field) as info:
         parse_audio_callback(mutate(ex.AUDIO_CALLBACK))
-    assert info.value.field is not None and info.value.field.startswith("data")
+    assert info.value.field is not None
+    assert info.value.field.startswith("data")
 
 
 @pytest.mark.parametrize(
@@ -136,7 +140,8 @@ def test_sync_diarization_answer() -> None:
 def test_async_diarization_callback_uses_start_and_end_and_is_priced() -> None:
     result = parse_speaker_callback(ex.SPEAKER_CALLBACK)
     assert result.job_id == "ec2449885ba84c4f943a80ff0633158e"
-    assert result.segments[1].start == 0.13 and result.segments[1].end == 13.40
+    assert result.segments[1].start == 0.13
+    assert result.segments[1].end == 13.40
     assert (result.duration_seconds, result.cost_usd) == (13.4, 0.0134)
     assert result.to_dict()["speakers"] == ["SPEAKER_01", "SPEAKER_00"]
 
@@ -145,7 +150,10 @@ def test_async_diarization_callback_uses_start_and_end_and_is_priced() -> None:
     ("mutate", "field"),
     [
         # Whisper's key names are not pyannote's: start_time instead of start is malformed here.
-        (lambda p: changed(p, [{"start_time": 0, "end_time": 1, "speaker": "S"}], "data", "data", "data"), "start"),
+        (
+            lambda p: changed(p, [{"start_time": 0, "end_time": 1, "speaker": "S"}], "data", "data", "data"),
+            "start",
+        ),
         (lambda p: dropped(p, "data", "data", "data", 1, "speaker"), r"data.data.data\[1\].speaker"),
         (lambda p: changed(p, None, "data", "data", "data", 0, "speaker"), r"data.data.data\[0\].speaker"),
         (lambda p: dropped(p, "data", "data", "data"), "data.data.data"),

@@ -34,21 +34,30 @@ from .conftest import changed, dropped
 
 def test_elevenlabs_words_are_in_seconds() -> None:
     result = parse_elevenlabs_answer(ex.ELEVENLABS_ANSWER["data"])
-    assert result.provider == "elevenlabs" and result.time_unit == "s"
+    assert result.provider == "elevenlabs"
+    assert result.time_unit == "s"
     assert result.text == "Hello, how are you today? I'm doing well, thank you."
     assert (result.language_code, result.language_probability) == ("en", 0.98)
     hello, space = result.words
-    assert (hello.text, hello.start, hello.end, hello.speaker, hello.type) == ("Hello,", 0.0, 0.52, "speaker_0", "word")
+    assert (hello.text, hello.start, hello.end, hello.speaker, hello.type) == (
+        "Hello,",
+        0.0,
+        0.52,
+        "speaker_0",
+        "word",
+    )
     assert (space.text, space.type, space.speaker) == (" ", "spacing", None)
     # No duration in the answer: no price until it is known ($0.39 per hour, billed per started second).
-    assert result.cost_usd is None and "no audio duration" in (result.cost_note or "")
+    assert result.cost_usd is None
+    assert "no audio duration" in (result.cost_note or "")
     assert result.with_duration(3600).cost_usd == 0.39
     assert result.with_duration(0.2).cost_usd == round(0.39 / 3600, 6)
 
 
 def test_assemblyai_words_are_converted_from_milliseconds_keeping_the_raw_value() -> None:
     result = parse_assemblyai_answer(ex.ASSEMBLYAI_ANSWER["data"])
-    assert result.provider == "assemblyai" and result.time_unit == "ms"
+    assert result.provider == "assemblyai"
+    assert result.time_unit == "ms"
     (word,) = result.words
     assert (word.start, word.end, word.raw_start, word.raw_end) == (0.0, 0.52, 0, 520)
     assert (word.speaker, word.confidence, word.type) == ("A", 0.99, None)
@@ -62,7 +71,9 @@ def test_assemblyai_words_are_converted_from_milliseconds_keeping_the_raw_value(
 
 
 def test_the_signed_audio_url_never_reaches_the_result() -> None:
-    signed = changed(ex.ASSEMBLYAI_ANSWER["data"], "https://storage.googleapis.com/b/o?X-Goog-Signature=SIG", "audio_url")
+    signed = changed(
+        ex.ASSEMBLYAI_ANSWER["data"], "https://storage.googleapis.com/b/o?X-Goog-Signature=SIG", "audio_url"
+    )
     assert "SIG" not in json.dumps(parse_assemblyai_answer(signed).to_dict())
 
 
@@ -75,7 +86,7 @@ def test_an_assemblyai_duration_shorter_than_its_words_gives_no_price() -> None:
 
 def test_an_assemblyai_status_other_than_completed_is_an_error() -> None:
     failed = {**ex.ASSEMBLYAI_ANSWER["data"], "status": "error", "error": "audio too short"}
-    with pytest.raises(MaviServerError, match="status 'error'.*audio too short"):
+    with pytest.raises(MaviServerError, match=r"status 'error'.*audio too short"):
         parse_assemblyai_answer(failed)
 
 
@@ -91,11 +102,27 @@ def test_no_speech_gives_empty_text_and_no_words() -> None:
         (parse_elevenlabs_answer, None, "'data'"),
         (parse_elevenlabs_answer, {"text": 5}, "data.text"),
         (parse_elevenlabs_answer, {"text": "a", "words": {}}, "data.words"),
-        (parse_elevenlabs_answer, {"text": "a", "words": [{"text": "a", "start": 0}]}, r"data.words\[0\].end"),
-        (parse_elevenlabs_answer, {"text": "a", "words": [{"text": "a", "start": 0, "end": 1, "speaker_id": 0}]}, "speaker_id"),
-        (parse_assemblyai_answer, {"text": "a", "words": [{"text": "a", "start": "0", "end": 1}]}, r"data.words\[0\].start"),
+        (
+            parse_elevenlabs_answer,
+            {"text": "a", "words": [{"text": "a", "start": 0}]},
+            r"data.words\[0\].end",
+        ),
+        (
+            parse_elevenlabs_answer,
+            {"text": "a", "words": [{"text": "a", "start": 0, "end": 1, "speaker_id": 0}]},
+            "speaker_id",
+        ),
+        (
+            parse_assemblyai_answer,
+            {"text": "a", "words": [{"text": "a", "start": "0", "end": 1}]},
+            r"data.words\[0\].start",
+        ),
         (parse_assemblyai_answer, {"text": "a", "audio_duration": "52"}, "data.audio_duration"),
-        (parse_assemblyai_answer, {"text": "a", "words": [{"text": "a", "start": 0, "end": 1, "confidence": "hi"}]}, "confidence"),
+        (
+            parse_assemblyai_answer,
+            {"text": "a", "words": [{"text": "a", "start": 0, "end": 1, "confidence": "hi"}]},
+            "confidence",
+        ),
     ],
 )
 def test_a_malformed_speech_to_text_answer_names_the_field(parse: Any, data: Any, field: str) -> None:
@@ -114,7 +141,11 @@ def test_gemini_answer_and_its_token_price() -> None:
         "completed",
         "resp_5810813e-99b9-427a-8736-23cf34573627",
     )
-    assert (answer.usage.input_tokens, answer.usage.output_tokens, answer.usage.total_tokens) == (16983, 37, 17020)
+    assert (answer.usage.input_tokens, answer.usage.output_tokens, answer.usage.total_tokens) == (
+        16983,
+        37,
+        17020,
+    )
     assert answer.cost_usd == round((16983 * 0.30 + 37 * 2.5) / 1e6, 6)  # $0.30 / $2.5 per 1M
     assert answer.parsed is None
 
@@ -177,9 +208,21 @@ def test_a_nova_tool_answer_is_read_as_the_text(choice: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("body", "error", "message"),
     [
-        (ex.VLM_ERRORED_ANSWER, MaviBadRequestError, "status 'errored', error code 400.*Model input cannot be empty"),
-        ({"status": "errored", "error": {"code": 429, "message": "slow down"}}, MaviRateLimitError, "slow down"),
-        ({"status": "errored", "error": {"code": 401, "message": "bad key"}}, MaviAuthenticationError, "bad key"),
+        (
+            ex.VLM_ERRORED_ANSWER,
+            MaviBadRequestError,
+            "status 'errored', error code 400.*Model input cannot be empty",
+        ),
+        (
+            {"status": "errored", "error": {"code": 429, "message": "slow down"}},
+            MaviRateLimitError,
+            "slow down",
+        ),
+        (
+            {"status": "errored", "error": {"code": 401, "message": "bad key"}},
+            MaviAuthenticationError,
+            "bad key",
+        ),
         ({"status": "errored"}, MaviServerError, "no message"),
         ({"error": "quota exceeded", "choices": []}, MaviServerError, "quota exceeded"),
     ],
@@ -212,7 +255,7 @@ def test_a_malformed_chat_answer_names_the_field(body: Any, field: str) -> None:
     [
         ('```json\n{"a": 1}\n```', '{"a": 1}'),
         ('  ```JSON\n{"a": 1}```  ', '{"a": 1}'),
-        ('```\n[1, 2]\n```\n', "[1, 2]"),
+        ("```\n[1, 2]\n```\n", "[1, 2]"),
         ('{"a": 1}', '{"a": 1}'),
         ("Use ```json blocks``` like this", "Use ```json blocks``` like this"),
     ],
@@ -240,7 +283,7 @@ def test_an_answer_that_does_not_validate_says_where() -> None:
         _answer('{"title": "x"}').validated(SCHEMA)
     with pytest.raises(ChatAnswerError, match=r"at \$.summary: 3 is not of type 'string'"):
         _answer('{"summary": 3}').validated(SCHEMA)
-    with pytest.raises(ChatAnswerError, match="not JSON .*it begins: 'Sure! Here"):
+    with pytest.raises(ChatAnswerError, match=r"not JSON .*it begins: 'Sure! Here"):
         _answer("Sure! Here is the summary.").validated(SCHEMA)
     assert issubclass(ChatAnswerError, MaviServerError)
 
@@ -252,7 +295,8 @@ def test_video_embedding_is_one_vector() -> None:
     result = parse_video_embedding(ex.VIDEO_EMBEDDING_ANSWER["data"])
     assert result.vectors == ((0.015625, -0.0234375, 0.03125),)
     assert (result.count, result.dimensions, result.shape) == (1, 3, (1, 3))
-    assert result.cost_usd is None and "§12.10" in (result.cost_note or "")
+    assert result.cost_usd is None
+    assert "§12.10" in (result.cost_note or "")
 
 
 def test_text_embeddings_in_all_three_shapes() -> None:
@@ -264,7 +308,9 @@ def test_text_embeddings_in_all_three_shapes() -> None:
     assert many.shape == (2, 3)
     # Tokens are not returned: the price is unknown, and the note says so (no estimate).
     assert many.cost_usd is None
-    assert many.cost_note == "$0.0000002 per token, but Mavi's answer reports no token count (never estimated)"
+    assert (
+        many.cost_note == "$0.0000002 per token, but Mavi's answer reports no token count (never estimated)"
+    )
     assert many.expect_count(2) is many
     with pytest.raises(MaviServerError, match=r"2 embedding vector\(s\) for 3 input\(s\)"):
         many.expect_count(3)
@@ -298,5 +344,5 @@ def test_a_malformed_text_embedding_names_the_field(data: Any, field: str) -> No
 
 
 def test_a_malformed_video_embedding_names_the_field() -> None:
-    with pytest.raises(FieldError, match="data.embedding"):
+    with pytest.raises(FieldError, match=r"data\.embedding"):
         parse_video_embedding({"embeddings": [[1.0]]})
