@@ -122,6 +122,18 @@ def optional_number(value: object, field: str) -> float | None:
     return None if value is None else number(value, field)
 
 
+def optional_seconds(value: object, field: str) -> float | None:
+    """A duration: None, or a finite number >= 0 (a negative one would turn into a negative price).
+
+    :param value: the field's value.
+    :param field: the field's dotted path.
+    """
+    seconds = optional_number(value, field)
+    if seconds is not None and seconds < 0:
+        raise field_error(field, f"is negative ({seconds:g} s)")
+    return seconds
+
+
 def count(value: object, field: str) -> int:
     """A non-negative whole number (None counts as 0), else the field's error.
 

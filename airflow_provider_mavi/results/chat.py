@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from airflow_provider_mavi.envelope import error_from_response
+from airflow_provider_mavi.envelope import error_from_response, parse_envelope
 from airflow_provider_mavi.exceptions import MaviError, MaviServerError
 from airflow_provider_mavi.results.base import Result
 from airflow_provider_mavi.results.callback import (
@@ -206,6 +206,9 @@ def parse_chat_answer(body: object) -> ChatAnswer:
     :raises FieldError: naming the missing or malformed field.
     """
     answer = require_mapping(body, "(answer body)")
+    envelope = parse_envelope(answer)
+    if envelope is not None and "choices" not in answer and not envelope.ok:  # Mavi's own error envelope
+        raise error_from_response(200, answer)
     failure = _failure(answer)
     if failure is not None:
         raise failure

@@ -15,7 +15,7 @@ from airflow_provider_mavi.results.base import Result
 from airflow_provider_mavi.results.callback import (
     any_text,
     number,
-    optional_number,
+    optional_seconds,
     optional_text,
     require_list,
     require_mapping,
@@ -144,7 +144,7 @@ def parse_multi_speaker_callback(
     faces = require_list([] if raw_faces is None else raw_faces, "data.data.faces")
     usage = _usage_entries(inner.get("usage_metadata"))
     durations = [
-        optional_number(entry.get("duration"), f"data.data.usage_metadata[{i}].duration")
+        optional_seconds(entry.get("duration"), f"data.data.usage_metadata[{i}].duration")
         for i, entry in enumerate(usage)
     ]
     known = [d for d in durations if d is not None]

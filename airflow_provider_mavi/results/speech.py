@@ -15,7 +15,7 @@ from airflow_provider_mavi.results.base import Result
 from airflow_provider_mavi.results.callback import (
     any_text,
     number,
-    optional_number,
+    optional_seconds,
     optional_text,
     require_list,
     require_mapping,
@@ -193,7 +193,7 @@ def _labels(segments: Sequence[SpeechSegment], speaker: bool | None) -> bool | N
 def _usage(inner: Mapping[str, Any]) -> tuple[float | None, str | None]:
     raw = inner.get("usage_metadata")
     usage = require_mapping({} if raw is None else raw, "data.data.usage_metadata")
-    duration = optional_number(usage.get("duration"), "data.data.usage_metadata.duration")
+    duration = optional_seconds(usage.get("duration"), "data.data.usage_metadata.duration")
     return duration, optional_text(usage.get("model"), "data.data.usage_metadata.model")
 
 

@@ -23,6 +23,7 @@ from airflow_provider_mavi.results.callback import (
     any_text,
     number,
     optional_number,
+    optional_seconds,
     optional_text,
     require_list,
     require_mapping,
@@ -174,7 +175,7 @@ def parse_assemblyai_answer(data: object) -> SpeechToText:
         said = f": {detail}" if isinstance(detail, str) and detail else ""
         raise MaviServerError(f"AssemblyAI did not complete the transcription (status {status!r}){said}.")
     words = _words(body, 0.001, confidence=True)
-    duration = optional_number(body.get("audio_duration"), "data.audio_duration")
+    duration = optional_seconds(body.get("audio_duration"), "data.audio_duration")
     cost, note = _assemblyai_cost(duration, words)
     return SpeechToText(
         provider="assemblyai",

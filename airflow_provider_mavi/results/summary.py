@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_mavi.results.base import Result
 from airflow_provider_mavi.results.callback import (
     count,
-    optional_number,
+    optional_seconds,
     optional_text,
     require_mapping,
     require_text,
@@ -73,7 +73,7 @@ def parse_summary_callback(payload: Mapping[str, Any]) -> VideoSummary:
     raw = inner.get("usage")
     usage = require_mapping({} if raw is None else raw, "data.data.usage")
     parsed = TokenUsage(
-        duration_seconds=optional_number(usage.get("duration"), "data.data.usage.duration"),
+        duration_seconds=optional_seconds(usage.get("duration"), "data.data.usage.duration"),
         model=optional_text(usage.get("model"), "data.data.usage.model"),
         prompt_tokens=count(usage.get("prompt_tokens"), "data.data.usage.prompt_tokens"),
         output_tokens=count(usage.get("output_tokens"), "data.data.usage.output_tokens"),

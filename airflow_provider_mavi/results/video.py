@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_mavi.results.base import Result
 from airflow_provider_mavi.results.callback import (
     field_error,
-    optional_number,
+    optional_seconds,
     optional_text,
     require_list,
     require_mapping,
@@ -218,7 +218,7 @@ def parse_scenes_callback(payload: Mapping[str, Any], *, fps: float | None = Non
     result = Scenes(
         job_id=job_id,
         scenes=tuple(_scene(item, f"data.data.data[{i}]") for i, item in enumerate(items)),
-        exec_time_seconds=optional_number(inner.get("exec_time"), "data.data.exec_time"),
+        exec_time_seconds=optional_seconds(inner.get("exec_time"), "data.data.exec_time"),
         fps=None,
         **_no_cost(SCENES_PRICE),
     )

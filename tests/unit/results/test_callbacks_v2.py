@@ -130,3 +130,25 @@ def test_results_are_json_ready_for_xcom() -> None:
         parse, payload = param.values
         document = parse(payload).to_dict()
         assert json.loads(json.dumps(document)) == document  # plain JSON: no tuples, no dataclasses
+
+
+@pytest.mark.parametrize(
+    ("parse", "payload", "path"),
+    [
+        (parse_audio_callback, ex.AUDIO_CALLBACK, ("data", "data", "usage_metadata", "duration")),
+        (parse_speaker_callback, ex.SPEAKER_CALLBACK, ("data", "data", "usage_metadata", "duration")),
+        (
+            parse_multi_speaker_callback,
+            ex.MULTI_SPEAKER_CALLBACK,
+            ("data", "data", "usage_metadata", 0, "duration"),
+        ),
+        (parse_summary_callback, ex.SUMMARY_CALLBACK, ("data", "data", "usage", "duration")),
+        (parse_scenes_callback, ex.SCENES_CALLBACK, ("data", "data", "exec_time")),
+    ],
+)
+def test_a_negative_duration_is_a_malformed_field_never_a_negative_price(
+    parse: Any, payload: dict[str, Any], path: tuple[Any, ...]
+) -> None:
+    with pytest.raises(MaviCallbackError, match=r"is negative \(-5 s\)") as info:
+        parse(changed(payload, -5, *path))
+    assert info.value.field == ".".join(str(p) for p in path).replace(".0.", "[0].")

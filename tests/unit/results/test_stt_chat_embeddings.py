@@ -12,6 +12,7 @@ import pytest
 from airflow_provider_mavi.exceptions import (
     MaviAuthenticationError,
     MaviBadRequestError,
+    MaviInsufficientBalanceError,
     MaviRateLimitError,
     MaviServerError,
 )
@@ -82,6 +83,11 @@ def test_an_assemblyai_duration_shorter_than_its_words_gives_no_price() -> None:
     result = parse_assemblyai_answer(late)
     assert result.cost_usd is None
     assert "unit is unclear" in (result.cost_note or "")
+
+
+def test_a_negative_audio_duration_is_refused() -> None:
+    with pytest.raises(FieldError, match=r"data.audio_duration' is negative"):
+        parse_assemblyai_answer(changed(ex.ASSEMBLYAI_ANSWER["data"], -52, "audio_duration"))
 
 
 def test_an_assemblyai_status_other_than_completed_is_an_error() -> None:
@@ -225,6 +231,9 @@ def test_a_nova_tool_answer_is_read_as_the_text(choice: dict[str, Any]) -> None:
         ),
         ({"status": "errored"}, MaviServerError, "no message"),
         ({"error": "quota exceeded", "choices": []}, MaviServerError, "quota exceeded"),
+        # Mavi's own envelope inside a 200 (no choices): mapped like any envelope.
+        ({"code": 402, "msg": "Insufficient balance", "data": None}, MaviInsufficientBalanceError, "Top up"),
+        ({"code": 401, "msg": "Unauthorized", "data": None}, MaviAuthenticationError, "Unauthorized"),
     ],
 )
 def test_an_errored_answer_is_a_clear_mavi_error(body: dict[str, Any], error: type, message: str) -> None:
