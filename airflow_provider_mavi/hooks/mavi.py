@@ -1,5 +1,5 @@
-"""``MaviHook``: ``call(endpoint, **params)`` / ``acall`` for any endpoint of the catalogue, and one-line
-named methods for the endpoints the provider uses.
+"""``MaviHook``: ``call(endpoint, **params)`` / ``acall`` for any endpoint of the catalogue, named methods for
+the asset endpoints and transfers here, and for the processing endpoints in ``hooks/endpoint_methods``.
 
 I/O only. What an endpoint is lives in :mod:`airflow_provider_mavi.endpoints`; building a request and
 reading its answer in :mod:`airflow_provider_mavi.exchange` (pure, shared by both clients); sending it, with
@@ -22,16 +22,12 @@ from airflow.sdk import BaseHook, ObjectStoragePath
 
 from airflow_provider_mavi.endpoints import (
     DEFAULT_BASE_URL,
-    DEFAULT_VIDEO_MODEL,
     DELETE,
     DOWNLOAD,
-    EXTRACT_FRAMES,
     METADATA,
     SIGNED_UPLOAD_POST,
     SIGNED_UPLOAD_PUT,
     SIGNED_URL,
-    TRANSCRIBE_AUDIO,
-    TRANSCRIBE_VIDEO,
     UPLOAD,
     Endpoint,
     FileBody,
@@ -47,6 +43,7 @@ from airflow_provider_mavi.exceptions import (
 from airflow_provider_mavi.exchange import error_in_file, prepare
 from airflow_provider_mavi.filenames import download_filename
 from airflow_provider_mavi.hooks import dispatch
+from airflow_provider_mavi.hooks.endpoint_methods import MaviEndpointMethods
 from airflow_provider_mavi.hooks.rate_limit import AccountRateLimiter
 from airflow_provider_mavi.hooks.settings import (
     DEFAULT_REQUESTS_PER_SECOND,
@@ -88,8 +85,12 @@ DEFAULT_SIGNED_UPLOAD_THRESHOLD = 64 * 1024 * 1024
 logging.getLogger("urllib3.connectionpool").addFilter(RedactQueryFilter())
 
 
-class MaviHook(BaseHook):
+class MaviHook(BaseHook, MaviEndpointMethods):
     """Talk to the Mavi (memories.ai Visual Intelligence v2) API.
+
+    ``call``/``acall`` reach any endpoint of the catalogue; the processing endpoints also have named methods
+    (:class:`~airflow_provider_mavi.hooks.endpoint_methods.MaviEndpointMethods`: ``extract_frames``,
+    ``transcribe_audio_sync``, ``video_chat``...).
 
     :param mavi_conn_id: the ``mavi`` connection (API key in password, base URL in host; extras ``timeout``,
         ``max_requests_per_second``, ``bridge_url``, ``bridge_token``).
@@ -283,35 +284,6 @@ class MaviHook(BaseHook):
         """
         self.call(DELETE, asset_id=asset_id)
         self.log.info("Deleted asset %s", asset_id)
-
-    def extract_frames(self, asset_id: str) -> str:
-        """Submit frame extraction ($0.01 per second of video); return the job id.
-
-        :param asset_id: a ready video asset.
-        """
-        return self._submitted(self.call(EXTRACT_FRAMES, asset_id=asset_id), "frame extraction", asset_id)
-
-    def transcribe_video(self, asset_id: str, model: str = DEFAULT_VIDEO_MODEL) -> str:
-        """Submit an async video description; return the job id. An unknown model is refused before sending.
-
-        :param asset_id: a ready video asset.
-        :param model: one of :data:`~airflow_provider_mavi.endpoints.SUPPORTED_VIDEO_MODELS`.
-        """
-        job_id = self.call(TRANSCRIBE_VIDEO, asset_id=asset_id, model=model)
-        return self._submitted(job_id, f"video description with {model}", asset_id)
-
-    def transcribe_audio(self, asset_id: str, speaker: bool = False) -> str:
-        """Submit an async Whisper transcription; return the job id.
-
-        :param asset_id: a ready audio or video asset.
-        :param speaker: label speakers (doubles the price).
-        """
-        job_id = self.call(TRANSCRIBE_AUDIO, asset_id=asset_id, speaker=speaker)
-        return self._submitted(job_id, f"audio transcription (speaker={speaker})", asset_id)
-
-    def _submitted(self, job_id: str, what: str, asset_id: str) -> str:
-        self.log.info("Submitted %s of %s: job %s", what, asset_id, job_id)
-        return job_id
 
     def wait_for_asset_ready(
         self, asset_id: str, timeout: float = 600, poll_interval: float = 2

@@ -16,16 +16,35 @@ from typing import Any
 from airflow_provider_mavi.envelope import is_success_code
 from airflow_provider_mavi.exceptions import MaviCallbackError
 
-__all__ = ["callback_job_id", "callback_outcome", "success_data"]
+__all__ = ["FieldError", "callback_job_id", "callback_outcome", "success_data"]
 
 
-def field_error(field: str, problem: str) -> MaviCallbackError:
-    """The error of a missing or malformed callback field.
+class FieldError(MaviCallbackError):
+    """A missing or malformed field of a payload, named by its dotted path.
+
+    Callback parsers raise it as is (a :class:`MaviCallbackError`); the catalogue turns it into a
+    :class:`~airflow_provider_mavi.exceptions.MaviServerError` naming the request when the payload was the
+    answer of a sync call (``endpoints.base.answer``).
 
     :param field: the field's dotted path, e.g. ``data.asset_id``.
     :param problem: what is wrong with it, e.g. ``is missing or not a string``.
     """
-    return MaviCallbackError(f"Mavi callback field {field!r} {problem}", field=field)
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"Mavi callback field {field!r} {problem}", field=field)
+        self.problem = problem
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.field, self.problem), self.__dict__)
+
+
+def field_error(field: str, problem: str) -> FieldError:
+    """The error of a missing or malformed field.
+
+    :param field: the field's dotted path, e.g. ``data.asset_id``.
+    :param problem: what is wrong with it, e.g. ``is missing or not a string``.
+    """
+    return FieldError(field, problem)
 
 
 def require_mapping(value: object, field: str) -> Mapping[str, Any]:
@@ -50,6 +69,39 @@ def require_text(value: object, field: str) -> str:
     return value
 
 
+def any_text(value: object, field: str) -> str:
+    """``value`` when it is a string, possibly empty (a word that is a space), else the field's error.
+
+    :param value: the field's value.
+    :param field: the field's dotted path.
+    """
+    if not isinstance(value, str):
+        raise field_error(field, "is missing or not a string")
+    return value
+
+
+def optional_text(value: object, field: str) -> str | None:
+    """``value`` when it is a string (possibly empty), None when it is absent or null, else the field's error.
+
+    :param value: the field's value.
+    :param field: the field's dotted path.
+    """
+    if value is not None and not isinstance(value, str):
+        raise field_error(field, "is not a string")
+    return value
+
+
+def require_list(value: object, field: str) -> list[Any]:
+    """``value`` when it is a list (possibly empty), else the field's error.
+
+    :param value: the field's value.
+    :param field: the field's dotted path.
+    """
+    if not isinstance(value, list):
+        raise field_error(field, "is missing or not a list")
+    return value
+
+
 def number(value: object, field: str) -> float:
     """``value`` as a float when it is a finite number (not a bool), else the field's error.
 
@@ -70,6 +122,18 @@ def optional_number(value: object, field: str) -> float | None:
     return None if value is None else number(value, field)
 
 
+def optional_seconds(value: object, field: str) -> float | None:
+    """A duration: None, or a finite number >= 0 (a negative one would turn into a negative price).
+
+    :param value: the field's value.
+    :param field: the field's dotted path.
+    """
+    seconds = optional_number(value, field)
+    if seconds is not None and seconds < 0:
+        raise field_error(field, f"is negative ({seconds:g} s)")
+    return seconds
+
+
 def count(value: object, field: str) -> int:
     """A non-negative whole number (None counts as 0), else the field's error.
 
@@ -81,6 +145,17 @@ def count(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != int(value):
         raise field_error(field, "is not a non-negative whole number")
     return int(value)
+
+
+def whole_number(value: object, field: str) -> int:
+    """A required non-negative whole number (``143`` or ``143.0``), else the field's error.
+
+    :param value: the field's value.
+    :param field: the field's dotted path.
+    """
+    if value is None:
+        raise field_error(field, "is missing")
+    return count(value, field)
 
 
 def _message_of(envelope: Mapping[str, Any]) -> str | None:

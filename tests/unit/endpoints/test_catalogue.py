@@ -27,6 +27,22 @@ BUCKETS = {
     "extract_frames": "Extract Video Frames",
     "transcribe_video": "Async Generate Video Description",
     "transcribe_audio": "Async Generate Audio Transcription",
+    "transcribe_audio_sync": "Sync Generate Audio Transcription",
+    "diarize": "Async Generate Speaker",
+    "diarize_sync": "Sync Generate Speaker",
+    "recognize_speakers": "Speaker Recognition",
+    "summarize": "Async Generate Summary",
+    "detect_scenes": "Scene Detection",
+    "split_video": "Split Video",
+    "edit_video": "Edit Video",
+    # Not named in the table: the "Standard APIs" tier (1 QPS) covers "Transcription" (§12.8).
+    "speech_to_text_elevenlabs": "Transcription",
+    "speech_to_text_assemblyai": "Transcription",
+    # "Embeddings are also 1 QPS": one bucket for both (whether they share the limit is not said).
+    "embed_video": "Embeddings",
+    "embed_text": "Embeddings",
+    # No Mavi QPS (the model provider's limits apply): its own bucket, paced like the others.
+    "video_chat": "VLM Chat Completions",
 }
 
 
@@ -55,6 +71,25 @@ def test_every_endpoint_the_provider_calls_is_declared_with_its_bucket():
         (endpoints.EXTRACT_FRAMES, "POST", "/video/extract-frames", Kind.JOB, True),
         (endpoints.TRANSCRIBE_VIDEO, "POST", "/transcriptions/async-generate-video", Kind.JOB, True),
         (endpoints.TRANSCRIBE_AUDIO, "POST", "/transcriptions/async-generate-audio", Kind.JOB, True),
+        (endpoints.TRANSCRIBE_AUDIO_SYNC, "POST", "/transcriptions/sync-generate-audio", Kind.CALL, True),
+        (endpoints.DIARIZE, "POST", "/transcriptions/async-generate-speaker", Kind.JOB, True),
+        (endpoints.DIARIZE_SYNC, "POST", "/transcriptions/sync-generate-speaker", Kind.CALL, True),
+        (
+            endpoints.RECOGNIZE_SPEAKERS,
+            "POST",
+            "/transcriptions/async-generate-multi-speaker",
+            Kind.JOB,
+            True,
+        ),
+        (endpoints.SUMMARIZE, "POST", "/transcriptions/async-summary", Kind.JOB, True),
+        (endpoints.DETECT_SCENES, "POST", "/video/clip", Kind.JOB, True),
+        (endpoints.SPLIT_VIDEO, "POST", "/video/split", Kind.JOB, True),
+        (endpoints.EDIT_VIDEO, "POST", "/video/edit", Kind.JOB, True),
+        (endpoints.SPEECH_TO_TEXT_ELEVENLABS, "POST", "/transcriptions/speech-to-text", Kind.CALL, True),
+        (endpoints.SPEECH_TO_TEXT_ASSEMBLYAI, "POST", "/transcriptions/speech-to-text", Kind.CALL, True),
+        (endpoints.VIDEO_CHAT, "POST", "/vu/chat/completions", Kind.CALL, True),
+        (endpoints.EMBED_VIDEO, "POST", "/embeddings/video", Kind.CALL, True),
+        (endpoints.EMBED_TEXT, "POST", "/embeddings/text", Kind.CALL, True),
     ],
 )
 def test_entries(endpoint, method, path, kind, creates):
@@ -92,6 +127,31 @@ def test_path_parameters_are_read_from_the_template():
         (endpoints.SIGNED_URL, Usage(), 0.0),
         (endpoints.METADATA, Usage(), None),  # no published price
         (endpoints.DELETE, Usage(), None),
+        (endpoints.TRANSCRIBE_AUDIO_SYNC, Usage(media_seconds=10, speaker=True), 0.02),
+        (endpoints.DIARIZE, Usage(media_seconds=13.4), 0.0134),
+        (endpoints.DIARIZE_SYNC, Usage(media_seconds=13.4), 0.0134),
+        (endpoints.RECOGNIZE_SPEAKERS, Usage(media_seconds=120), 0.2),  # $0.1 per minute
+        (endpoints.RECOGNIZE_SPEAKERS, Usage(), None),
+        (endpoints.SUMMARIZE, Usage(prompt_tokens=5200, output_tokens=240), None),  # not documented
+        (endpoints.DETECT_SCENES, Usage(media_seconds=60), None),
+        (endpoints.SPLIT_VIDEO, Usage(media_seconds=60), None),
+        (endpoints.EDIT_VIDEO, Usage(media_seconds=60), None),
+        (endpoints.SPEECH_TO_TEXT_ELEVENLABS, Usage(media_seconds=3600), 0.39),
+        (endpoints.SPEECH_TO_TEXT_ASSEMBLYAI, Usage(media_seconds=3600), 0.15),
+        (
+            endpoints.SPEECH_TO_TEXT_ASSEMBLYAI,
+            Usage(media_seconds=0.5),
+            round(0.15 / 3600, 6),
+        ),  # by the second
+        (
+            endpoints.VIDEO_CHAT,
+            Usage(prompt_tokens=16983, output_tokens=37, model="gemini:gemini-2.5-flash"),
+            0.005187,
+        ),
+        (endpoints.VIDEO_CHAT, Usage(prompt_tokens=10, output_tokens=1, model="gemini:unlisted"), None),
+        (endpoints.EMBED_TEXT, Usage(prompt_tokens=5_000_000, output_tokens=0), 1.0),  # $0.0000002/token
+        (endpoints.EMBED_TEXT, Usage(), None),  # tokens are not returned
+        (endpoints.EMBED_VIDEO, Usage(), None),  # not documented
     ],
 )
 def test_price_rules(endpoint, usage, cost):
@@ -183,4 +243,35 @@ def test_job_callbacks_parse_into_results():
         {"code": 200, "task_id": "j", "data": {"asset_id": "im_1", "asset_ch_ids": ["imc_1_0"]}}
     )
     assert frames.frames_asset_id == "im_1"
-    assert endpoints.TRANSCRIBE_AUDIO.callback is endpoints.TRANSCRIBE_VIDEO.callback
+    audio = endpoints.TRANSCRIBE_AUDIO.callback(  # type: ignore[misc]
+        {"code": "0000", "task_id": "j", "data": {"data": {"data": [], "usage_metadata": {"duration": 2}}}}
+    )
+    assert (audio.job_id, audio.duration_seconds) == ("j", 2)
+
+
+def test_every_job_parses_its_own_callback_shape():
+    from airflow_provider_mavi import results
+
+    assert {e.name: e.callback for e in CATALOGUE.values() if e.kind is Kind.JOB} == {
+        "extract_frames": results.parse_frames_callback,
+        "transcribe_video": results.parse_transcript_callback,
+        "transcribe_audio": results.parse_audio_callback,
+        "diarize": results.parse_speaker_callback,
+        "recognize_speakers": results.parse_multi_speaker_callback,
+        "summarize": results.parse_summary_callback,
+        "detect_scenes": results.parse_scenes_callback,
+        "split_video": results.parse_split_callback,
+        "edit_video": results.parse_edit_callback,
+    }
+
+
+def test_only_the_vlm_chat_answers_without_mavis_envelope():
+    bare = {name for name, e in CATALOGUE.items() if e.answer is Answer.JSON}
+    assert bare == {"video_chat"}
+
+
+def test_every_paid_call_follows_the_submit_rule():
+    # Sync model calls are paid too: a timeout after sending must not be retried blindly.
+    never_repeated_blindly = {name for name, e in CATALOGUE.items() if e.creates}
+    reads = {"metadata", "download", "delete", "signed_upload", "signed_upload_put"}
+    assert never_repeated_blindly == set(CATALOGUE) - reads
