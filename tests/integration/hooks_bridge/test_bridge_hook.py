@@ -159,11 +159,14 @@ def test_blocking_calls(logged_bridge: BridgeServer) -> None:
                 break
             seen.extend(r.job_id for r in records)
         assert job in seen
-    with MaviBridgeHook.from_url(bridge.url, "wrong-token-0123456789") as bad, pytest.raises(MaviBridgeAuthError):
+    with (
+        MaviBridgeHook.from_url(bridge.url, "wrong-token-0123456789") as bad,
+        pytest.raises(MaviBridgeAuthError),
+    ):
         bad.get_callback(job)
-    with MaviBridgeHook.from_url("http://127.0.0.1:9", bridge.token, retry_policy=FAST) as down:
-        with pytest.raises(MaviBridgeUnavailableError):
-            down.wait_for(job, timeout=0.2)
+    down = MaviBridgeHook.from_url("http://127.0.0.1:9", bridge.token, retry_policy=FAST)
+    with down, pytest.raises(MaviBridgeUnavailableError):
+        down.wait_for(job, timeout=0.2)
 
 
 def test_blocking_wait_for_job_outcomes(logged_bridge: BridgeServer, kit) -> None:
@@ -310,7 +313,9 @@ def test_odd_but_valid_ids_reach_their_own_job(logged_bridge: BridgeServer, job_
         assert hook.get_callback(job_id) is None
 
 
-@pytest.mark.parametrize("job_id", ["", ".", "..", "x/abandon", "../callbacks", "a\\b", "a\nb", "\x00", "j" * 201])
+@pytest.mark.parametrize(
+    "job_id", ["", ".", "..", "x/abandon", "../callbacks", "a\\b", "a\nb", "\x00", "j" * 201]
+)
 def test_ids_that_cannot_be_a_segment_send_nothing(logged_bridge: BridgeServer, job_id: str) -> None:
     before = len(REQUEST_LINE.findall(logged_bridge.output()))
     with MaviBridgeHook.from_url(logged_bridge.url, logged_bridge.token) as hook:

@@ -22,8 +22,8 @@ ONCE = RetryPolicy(max_attempts=1)
 
 
 class EchoProxy(BaseHTTPRequestHandler):
-    """Answers every request with the status of its first path segment ``/s<status>/...`` and a body that
-    echoes the request's headers: as JSON (``detail`` and ``headers``), or as plain text for ``/t<status>``."""
+    """Answers with the status of the first path segment ``/s<status>/...`` and a body that echoes the
+    request's headers: as JSON (``detail`` and ``headers``), or as plain text for ``/t<status>``."""
 
     def _answer(self) -> None:
         first = self.path.split("/")[1]
@@ -33,7 +33,9 @@ class EchoProxy(BaseHTTPRequestHandler):
             body = ("\n".join(f"{k}: {v}" for k, v in headers.items())).encode()
             content_type = "text/plain"
         else:
-            echoed = f"upstream refused {self.command} {self.path} with Authorization: {headers['Authorization']}"
+            echoed = (
+                f"upstream refused {self.command} {self.path} with Authorization: {headers['Authorization']}"
+            )
             body = json.dumps({"detail": echoed, "headers": headers}).encode()
             content_type = "application/json"
         self.send_response(status)
@@ -58,7 +60,9 @@ def proxy() -> Iterator[str]:
     server.server_close()
 
 
-@pytest.mark.parametrize("prefix", ["s400", "s403", "s404", "s409", "s500", "s502", "s503", "t400", "t502", "t200"])
+@pytest.mark.parametrize(
+    "prefix", ["s400", "s403", "s404", "s409", "s500", "s502", "s503", "t400", "t502", "t200"]
+)
 def test_an_echoing_proxy_never_puts_the_token_in_an_error(
     proxy: str, prefix: str, caplog: pytest.LogCaptureFixture
 ) -> None:
