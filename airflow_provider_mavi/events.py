@@ -136,7 +136,7 @@ class WaitDetail:
 
 def _check_status(event: Mapping[str, Any]) -> str:
     status = event.get("status")
-    if status not in EVENT_STATUSES:
+    if not isinstance(status, str) or status not in EVENT_STATUSES:
         raise MaviTriggerEventError(f"The trigger event has an unknown status {status!r}")
     return str(status)
 
