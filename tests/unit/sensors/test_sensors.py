@@ -141,3 +141,8 @@ def test_asset_sensor_execute_complete(run: Any) -> None:
     failed = {"status": "failed", "asset_id": "re_1", "message": "Mavi reports upload_status FAILED"}
     with pytest.raises(MaviAssetFailedError):
         sensor.execute_complete(run.context("ready"), failed, asset_id="re_1")
+
+
+def test_every_id_field_is_templated() -> None:
+    assert {"job_id", "mavi_conn_id"} <= set(MaviJobSensor.template_fields)
+    assert {"asset_id", "mavi_conn_id"} <= set(MaviAssetReadySensor.template_fields)
