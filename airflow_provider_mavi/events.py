@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_mavi.exceptions import (
     MaviAssetFailedError,
@@ -396,8 +396,11 @@ def _with(detail: WaitDetail, **changes: Any) -> WaitDetail:
     return WaitDetail(**{**detail.to_json(), **changes})
 
 
-def raise_for_event(event: JobEvent | AssetEvent) -> None:
-    """Raise the task's exception for an event that is not a success; return for a success.
+E = TypeVar("E", "JobEvent", "AssetEvent")
+
+
+def raise_for_event(event: E) -> E:
+    """Raise the task's exception for an event that is not a success; return a success as it is.
 
     The one place events become exceptions, for operators and sensors, deferred or blocking:
 
@@ -410,7 +413,7 @@ def raise_for_event(event: JobEvent | AssetEvent) -> None:
     :param event: a checked event.
     """
     if event.status == SUCCESS:
-        return
+        return event
     message = event.message or "no message"
     if isinstance(event, JobEvent):
         if event.status == FAILED:

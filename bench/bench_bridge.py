@@ -16,8 +16,8 @@ import json
 import time
 import uuid
 
-from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 from airflow_provider_mavi.bridge.testing import BridgeServer, PostgresServer, ServerStartError
+from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 
 
 class Conn:

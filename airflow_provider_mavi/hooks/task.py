@@ -7,12 +7,17 @@ Operators and sensors do not import each other; both mix :class:`MaviTaskMixin` 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
+from airflow_provider_mavi.events import AssetEvent, defer_timeout, raise_for_event
 from airflow_provider_mavi.exceptions import MaviOperatorError
 from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 from airflow_provider_mavi.hooks.mavi import MaviHook
 from airflow_provider_mavi.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+    from airflow.triggers.base import BaseTrigger
 
 __all__ = ["MaviTaskMixin", "require_id"]
 
@@ -55,6 +60,37 @@ class MaviTaskMixin:
         self.mavi_retry_attempts = mavi_retry_attempts
         self.mavi_retry_delay = mavi_retry_delay
         self.mavi_retry_policy = RetryPolicy.from_params(mavi_retry_attempts, mavi_retry_delay)
+
+    def trigger_kwargs(self) -> dict[str, Any]:
+        """What every trigger of this task takes from it: the connection id and the retry settings (JSON)."""
+        return {"mavi_conn_id": self.mavi_conn_id, "retry_policy": self.mavi_retry_policy.to_json()}
+
+    def defer_on(self, trigger: BaseTrigger, deadline: float, **kwargs: Any) -> NoReturn:
+        """Defer to ``execute_complete(context, event, **kwargs)`` until the trigger yields its event.
+
+        Airflow's own defer timeout is set past the trigger's deadline, as a backstop only: the trigger emits
+        the ``timeout`` event itself.
+
+        :param trigger: the trigger.
+        :param deadline: the trigger's deadline, epoch seconds.
+        :param kwargs: passed on to ``execute_complete`` (the id waited for).
+        """
+        task: Any = self  # a BaseOperator: the mixin comes first in its bases
+        task.defer(
+            trigger=trigger, method_name="execute_complete", kwargs=kwargs, timeout=defer_timeout(deadline)
+        )
+        raise AssertionError("defer() raises TaskDeferred")  # pragma: no cover
+
+    def asset_ready(
+        self, context: Context, event: dict[str, Any] | None = None, asset_id: str | None = None
+    ) -> str:
+        """``execute_complete`` of the tasks that wait for an asset: its id once ready, or the task's error.
+
+        :param context: the task's context.
+        :param event: the trigger event (checked first: :class:`MaviTriggerEventError` if it is not one).
+        :param asset_id: the asset waited for.
+        """
+        return raise_for_event(AssetEvent.from_json(event, asset_id)).asset_id
 
     @cached_property
     def hook(self) -> MaviHook:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_mavi.events import SUCCESS, JobEvent, defer_timeout, raise_for_event
+from airflow_provider_mavi.events import SUCCESS, JobEvent, raise_for_event
 from airflow_provider_mavi.exceptions import (
     MaviBridgeAuthError,
     MaviBridgeError,
@@ -120,17 +120,12 @@ class MaviJobOperator(MaviBaseOperator):
                 return self.execute_complete(context, started.to_json(), job_id=job_id)
             if self.deferrable:
                 self.log.info("Deferring until the callback of Mavi job %s arrives", job_id)
-                self.defer(
-                    trigger=MaviJobCallbackTrigger(
-                        job_id=job_id,
-                        deadline=started.deadline,
-                        mavi_conn_id=self.mavi_conn_id,
-                        retry_policy=self.mavi_retry_policy.to_json(),
-                    ),
-                    method_name="execute_complete",
-                    kwargs={"job_id": job_id},
-                    timeout=defer_timeout(started.deadline),
+                trigger = MaviJobCallbackTrigger(
+                    job_id=job_id,
+                    deadline=started.deadline,
+                    **self.trigger_kwargs(),
                 )
+                self.defer_on(trigger, started.deadline, job_id=job_id)
             self.log.info("Waiting in the worker for the callback of Mavi job %s", job_id)
             self._waiting_job_id = job_id
             event = bridge.wait_for_job(job_id, started.deadline)

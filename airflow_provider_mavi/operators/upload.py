@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_mavi.events import AssetEvent, defer_timeout, raise_for_event
 from airflow_provider_mavi.exceptions import MaviError, MaviOperatorError
 from airflow_provider_mavi.media import probe_duration_seconds
 from airflow_provider_mavi.operators.base import NEVER_EXPIRE, MaviBaseOperator
@@ -161,32 +160,15 @@ class MaviUploadOperator(MaviBaseOperator):
             return asset_id
         if self.deferrable:
             deadline = time.time() + self.ready_timeout
-            self.defer(
-                trigger=MaviAssetReadyTrigger(
-                    asset_id=asset_id,
-                    deadline=deadline,
-                    mavi_conn_id=self.mavi_conn_id,
-                    poll_interval=self.poll_interval,
-                    retry_policy=self.mavi_retry_policy.to_json(),
-                ),
-                method_name="execute_complete",
-                kwargs={"asset_id": asset_id},
-                timeout=defer_timeout(deadline),
+            trigger = MaviAssetReadyTrigger(
+                asset_id=asset_id,
+                deadline=deadline,
+                poll_interval=self.poll_interval,
+                **self.trigger_kwargs(),
             )
+            self.defer_on(trigger, deadline, asset_id=asset_id)
         self.hook.wait_for_asset_ready(asset_id, timeout=self.ready_timeout, poll_interval=self.poll_interval)
         self.log.info("Mavi asset %s is ready", asset_id)
         return asset_id
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, asset_id: str | None = None
-    ) -> str:
-        """Return the asset id once the trigger saw it ready; fail clearly otherwise.
-
-        :param context: the task's context.
-        :param event: the trigger event (checked first: :class:`MaviTriggerEventError` if it is not one).
-        :param asset_id: the asset waited for.
-        """
-        checked = AssetEvent.from_json(event, asset_id)
-        raise_for_event(checked)
-        self.log.info("Mavi asset %s is ready", checked.asset_id)
-        return checked.asset_id
+    execute_complete = MaviBaseOperator.asset_ready  # the asset id once the trigger saw it ready

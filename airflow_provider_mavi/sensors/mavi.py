@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator
 from airflow.sdk.bases.sensor import PokeReturnValue
 
-from airflow_provider_mavi.events import AssetEvent, JobEvent, defer_timeout, raise_for_event
+from airflow_provider_mavi.events import AssetEvent, JobEvent, raise_for_event
 from airflow_provider_mavi.hooks.task import MaviTaskMixin, require_id
 from airflow_provider_mavi.readiness import asset_status
 from airflow_provider_mavi.triggers.mavi import MaviAssetReadyTrigger, MaviJobCallbackTrigger
@@ -75,17 +75,12 @@ class MaviJobSensor(_MaviSensor):
         if not self.deferrable:
             return super().execute(context)
         deadline = self._deadline()
-        self.defer(
-            trigger=MaviJobCallbackTrigger(
-                job_id=job_id,
-                deadline=deadline,
-                mavi_conn_id=self.mavi_conn_id,
-                retry_policy=self.mavi_retry_policy.to_json(),
-            ),
-            method_name="execute_complete",
-            kwargs={"job_id": job_id},
-            timeout=defer_timeout(deadline),
+        trigger = MaviJobCallbackTrigger(
+            job_id=job_id,
+            deadline=deadline,
+            **self.trigger_kwargs(),
         )
+        self.defer_on(trigger, deadline, job_id=job_id)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Ask the bridge once whether the callback is stored.
@@ -101,10 +96,9 @@ class MaviJobSensor(_MaviSensor):
         return PokeReturnValue(is_done=True, xcom_value=self._outcome(event))
 
     def _outcome(self, event: JobEvent) -> Mapping[str, Any]:
-        raise_for_event(event)
-        assert event.payload is not None  # a success event carries the callback
-        self.log.info("Mavi job %s delivered its callback", event.job_id)
-        return event.payload
+        payload = raise_for_event(event).payload
+        assert payload is not None  # a success event carries the callback
+        return payload
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
@@ -143,18 +137,13 @@ class MaviAssetReadySensor(_MaviSensor):
         if not self.deferrable:
             return super().execute(context)
         deadline = self._deadline()
-        self.defer(
-            trigger=MaviAssetReadyTrigger(
-                asset_id=asset_id,
-                deadline=deadline,
-                mavi_conn_id=self.mavi_conn_id,
-                poll_interval=self.poll_interval,
-                retry_policy=self.mavi_retry_policy.to_json(),
-            ),
-            method_name="execute_complete",
-            kwargs={"asset_id": asset_id},
-            timeout=defer_timeout(deadline),
+        trigger = MaviAssetReadyTrigger(
+            asset_id=asset_id,
+            deadline=deadline,
+            poll_interval=self.poll_interval,
+            **self.trigger_kwargs(),
         )
+        self.defer_on(trigger, deadline, asset_id=asset_id)
 
     def poke(self, context: Context) -> bool | PokeReturnValue:
         """Read the metadata once.
@@ -167,19 +156,6 @@ class MaviAssetReadySensor(_MaviSensor):
         event = AssetEvent.from_status(status, deadline=float("inf"), now=time.time())
         if event is None:
             return False
-        raise_for_event(event)
-        return PokeReturnValue(is_done=True, xcom_value=asset_id)
+        return PokeReturnValue(is_done=True, xcom_value=raise_for_event(event).asset_id)
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, asset_id: str | None = None
-    ) -> str:
-        """Return the ready asset id, or fail clearly.
-
-        :param context: the task's context.
-        :param event: the trigger event (checked first: :class:`MaviTriggerEventError` if it is not one).
-        :param asset_id: the asset waited for.
-        """
-        checked = AssetEvent.from_json(event, asset_id)
-        raise_for_event(checked)
-        self.log.info("Mavi asset %s is ready", checked.asset_id)
-        return checked.asset_id
+    execute_complete = MaviTaskMixin.asset_ready  # the asset id once the trigger saw it ready
