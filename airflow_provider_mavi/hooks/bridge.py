@@ -1,7 +1,8 @@
 """``MaviBridgeHook``: the bridge's read API for operators, sensors and triggers, blocking and async.
 
-Every method runs a plan of :mod:`airflow_provider_mavi.hooks.bridge_protocol` (the one request builder:
-URLs, answer checks, retries, the job wait) through one of two drivers: :meth:`MaviBridgeHook._run` (blocking,
+Every method runs a plan of :mod:`~airflow_provider_mavi.hooks.bridge_plans` (over the one request builder,
+:mod:`~airflow_provider_mavi.hooks.bridge_protocol`: URLs, answer checks, retries, the job wait) through one
+of two drivers: :meth:`MaviBridgeHook._run` (blocking,
 ``httpx.Client``) and :meth:`MaviBridgeHook._arun` (async, the event loop's shared
 :class:`~airflow_provider_mavi.hooks.bridge_batch.LoopClient`, whose batch long-polls every waiting trigger of
 the loop shares). The token goes only into the ``Authorization`` header: never into a log line, an error, a
@@ -12,15 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-import weakref
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 from airflow.sdk import BaseHook
 
 from airflow_provider_mavi import __version__
-from airflow_provider_mavi.exceptions import MaviBridgeNotConfiguredError
+from airflow_provider_mavi.hooks import bridge_plans as plans
 from airflow_provider_mavi.hooks import bridge_protocol as protocol
 from airflow_provider_mavi.hooks.bridge_batch import LoopClient
 from airflow_provider_mavi.hooks.bridge_protocol import (
@@ -35,12 +34,11 @@ from airflow_provider_mavi.hooks.bridge_protocol import (
     check_job_id,
     public_url,
 )
+from airflow_provider_mavi.hooks.bridge_settings import BridgeSettings, aread_shared, bridge_settings
 from airflow_provider_mavi.retry import RetryPolicy
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from airflow.sdk import Connection
 
     from airflow_provider_mavi.events import JobEvent
 
@@ -48,70 +46,6 @@ __all__ = ["BridgeSettings", "CallbackRecord", "MaviBridgeHook", "check_job_id",
 
 T = TypeVar("T")
 USER_AGENT = f"airflow-provider-mavi/{__version__}"
-#: Seconds a connection read in a trigger is re-used by the other triggers of the same event loop.
-SETTINGS_TTL_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class BridgeSettings:
-    """Where the bridge is and how to authenticate (the token is left out of ``repr``).
-
-    :param url: the bridge's base URL (``http://bridge:8787``, or ``.../mavi`` for the plugin).
-    :param token: the bearer token (``MAVI_BRIDGE_API_TOKEN``).
-    """
-
-    url: str
-    token: str = field(repr=False)
-
-    @property
-    def public_url(self) -> str:
-        """The URL without credentials, for messages."""
-        return public_url(self.url)
-
-
-def bridge_settings(conn: Connection) -> BridgeSettings:
-    """``bridge_url`` and ``bridge_token`` of a ``mavi`` connection (plain extras, or ``extra__mavi__*``).
-
-    :param conn: the connection.
-    :raises MaviBridgeNotConfiguredError: when either is missing.
-    """
-    extra = conn.extra_dejson or {}
-    values = [extra.get(name) or extra.get(f"extra__mavi__{name}") for name in ("bridge_url", "bridge_token")]
-    if not all(isinstance(value, str) and value.strip() for value in values):
-        raise MaviBridgeNotConfiguredError(
-            f"Connection {conn.conn_id!r} has no bridge_url or no bridge_token in its extras. Mavi delivers "
-            "job results only to the account's webhook, which the bridge receives"
-        )
-    return BridgeSettings(str(values[0]).strip().rstrip("/"), str(values[1]).strip())
-
-
-_loop_settings: weakref.WeakKeyDictionary[
-    asyncio.AbstractEventLoop, dict[str, tuple[float, asyncio.Future[BridgeSettings]]]
-] = weakref.WeakKeyDictionary()
-
-
-async def _read_shared(conn_id: str) -> BridgeSettings:
-    """The connection's bridge settings, read once per event loop and TTL however many triggers start.
-
-    A triggerer restarting with thousands of Mavi triggers would otherwise ask the API server for the same
-    connection thousands of times. A failed read is not kept.
-    """
-    loop = asyncio.get_running_loop()
-    cache = _loop_settings.setdefault(loop, {})
-    entry = cache.get(conn_id)
-    failed = entry is not None and entry[1].done() and (entry[1].cancelled() or entry[1].exception())
-    if entry is None or failed or entry[0] < time.monotonic():
-
-        async def read() -> BridgeSettings:
-            return bridge_settings(await BaseHook.aget_connection(conn_id))
-
-        entry = cache[conn_id] = (time.monotonic() + SETTINGS_TTL_SECONDS, loop.create_task(read()))
-    try:
-        return await asyncio.shield(entry[1])
-    except Exception:
-        if cache.get(conn_id) is entry:
-            del cache[conn_id]
-        raise
 
 
 class MaviBridgeHook(BaseHook):
@@ -201,7 +135,7 @@ class MaviBridgeHook(BaseHook):
     async def aget_settings(self) -> BridgeSettings:
         """The bridge's URL and token, read without blocking the loop (shared by the loop's triggers)."""
         if self._settings is None:
-            self._settings = await _read_shared(self.mavi_conn_id)
+            self._settings = await aread_shared(self.mavi_conn_id)
         return self._settings
 
     def get_conn(self) -> httpx.Client:
@@ -262,7 +196,7 @@ class MaviBridgeHook(BaseHook):
         return LoopClient.shared(key, make)
 
     async def _batch_poll(self, job_ids: list[str], wait: float) -> list[CallbackRecord]:
-        return await self._arun(protocol.wait_many(job_ids, wait, self.retry_policy.with_attempts(1)))
+        return await self._arun(plans.wait_many(job_ids, wait, self.retry_policy.with_attempts(1)))
 
     # ------------------------------------------------------------------------------------ the API
 
@@ -272,7 +206,7 @@ class MaviBridgeHook(BaseHook):
         :param job_id: Mavi's job id.
         :param wait: seconds the bridge may hold the request.
         """
-        return self._run(protocol.get_callback(job_id, wait, self.retry_policy))
+        return self._run(plans.get_callback(job_id, wait, self.retry_policy))
 
     async def aget_callback(self, job_id: str, wait: float = 0) -> CallbackRecord | None:
         """Async twin of :meth:`get_callback`.
@@ -280,7 +214,7 @@ class MaviBridgeHook(BaseHook):
         :param job_id: Mavi's job id.
         :param wait: seconds the bridge may hold the request.
         """
-        return await self._arun(protocol.get_callback(job_id, wait, self.retry_policy))
+        return await self._arun(plans.get_callback(job_id, wait, self.retry_policy))
 
     def wait_many(self, job_ids: Sequence[str], wait: float) -> list[CallbackRecord]:
         """One batch long-poll: the stored callbacks among ``job_ids``, as soon as at least one is there.
@@ -288,7 +222,7 @@ class MaviBridgeHook(BaseHook):
         :param job_ids: Mavi's job ids (1 to 5,000).
         :param wait: seconds the bridge may hold the request (capped at 60).
         """
-        return self._run(protocol.wait_many(job_ids, wait, self.retry_policy))
+        return self._run(plans.wait_many(job_ids, wait, self.retry_policy))
 
     async def await_many(self, job_ids: Sequence[str], wait: float) -> list[CallbackRecord]:
         """Async twin of :meth:`wait_many`.
@@ -296,7 +230,7 @@ class MaviBridgeHook(BaseHook):
         :param job_ids: Mavi's job ids (1 to 5,000).
         :param wait: seconds the bridge may hold the request (capped at 60).
         """
-        return await self._arun(protocol.wait_many(job_ids, wait, self.retry_policy))
+        return await self._arun(plans.wait_many(job_ids, wait, self.retry_policy))
 
     def wait_for(self, job_id: str, timeout: float) -> CallbackRecord | None:
         """Long-poll until the job's callback is there, or None after ``timeout`` seconds; the bridge being
@@ -305,7 +239,7 @@ class MaviBridgeHook(BaseHook):
         :param job_id: Mavi's job id.
         :param timeout: seconds to wait in all.
         """
-        return self._run(protocol.wait_for(job_id, timeout, self.retry_policy, self.clock))
+        return self._run(plans.wait_for(job_id, timeout, self.retry_policy, self.clock))
 
     async def await_for(self, job_id: str, timeout: float) -> CallbackRecord | None:
         """Wait up to ``timeout`` seconds for the job's callback; None when it did not come in time.
@@ -328,7 +262,7 @@ class MaviBridgeHook(BaseHook):
         :param asset_id: the asset the job works on.
         :param key: an idempotency key (for example DAG, task, run).
         """
-        self._run(protocol.put_job(job_id, kind, asset_id, key, self.retry_policy))
+        self._run(plans.put_job(job_id, kind, asset_id, key, self.retry_policy))
 
     async def aput_job(self, job_id: str, *, kind: str, asset_id: str, key: str | None = None) -> None:
         """Async twin of :meth:`put_job`.
@@ -338,35 +272,35 @@ class MaviBridgeHook(BaseHook):
         :param asset_id: the asset the job works on.
         :param key: an idempotency key.
         """
-        await self._arun(protocol.put_job(job_id, kind, asset_id, key, self.retry_policy))
+        await self._arun(plans.put_job(job_id, kind, asset_id, key, self.retry_policy))
 
     def find_job(self, key: str) -> dict[str, Any] | None:
         """The newest job recorded under ``key``, or None.
 
         :param key: the idempotency key given to :meth:`put_job`.
         """
-        return self._run(protocol.find_job(key, self.retry_policy))
+        return self._run(plans.find_job(key, self.retry_policy))
 
     async def afind_job(self, key: str) -> dict[str, Any] | None:
         """Async twin of :meth:`find_job`.
 
         :param key: the idempotency key given to :meth:`put_job`.
         """
-        return await self._arun(protocol.find_job(key, self.retry_policy))
+        return await self._arun(plans.find_job(key, self.retry_policy))
 
     def abandon_job(self, job_id: str) -> None:
         """Tell the bridge nobody waits for this job any more (an unknown job is ignored).
 
         :param job_id: Mavi's job id.
         """
-        self._run(protocol.abandon_job(job_id, self.retry_policy))
+        self._run(plans.abandon_job(job_id, self.retry_policy))
 
     async def aabandon_job(self, job_id: str) -> None:
         """Async twin of :meth:`abandon_job`.
 
         :param job_id: Mavi's job id.
         """
-        await self._arun(protocol.abandon_job(job_id, self.retry_policy))
+        await self._arun(plans.abandon_job(job_id, self.retry_policy))
 
     def list_callbacks(self, after: str = "0", limit: int = 100) -> tuple[list[CallbackRecord], str]:
         """Callbacks in arrival order after a cursor, and the next cursor.
@@ -374,7 +308,7 @@ class MaviBridgeHook(BaseHook):
         :param after: the cursor returned by the previous call (``"0"`` to start).
         :param limit: the most records to return (at most 1,000).
         """
-        return self._run(protocol.list_callbacks(after, limit, self.retry_policy))
+        return self._run(plans.list_callbacks(after, limit, self.retry_policy))
 
     async def alist_callbacks(self, after: str = "0", limit: int = 100) -> tuple[list[CallbackRecord], str]:
         """Async twin of :meth:`list_callbacks`.
@@ -382,26 +316,26 @@ class MaviBridgeHook(BaseHook):
         :param after: the cursor returned by the previous call.
         :param limit: the most records to return.
         """
-        return await self._arun(protocol.list_callbacks(after, limit, self.retry_policy))
+        return await self._arun(plans.list_callbacks(after, limit, self.retry_policy))
 
     def check_job(self, job_id: str) -> JobEvent | None:
         """One look: the event the job's stored callback ends a wait with, or None when nothing is stored.
 
         :param job_id: Mavi's job id.
         """
-        return self._run(protocol.check_job(job_id, self.retry_policy))
+        return self._run(plans.check_job(job_id, self.retry_policy))
 
     async def acheck_job(self, job_id: str) -> JobEvent | None:
         """Async twin of :meth:`check_job`.
 
         :param job_id: Mavi's job id.
         """
-        return await self._arun(protocol.check_job(job_id, self.retry_policy))
+        return await self._arun(plans.check_job(job_id, self.retry_policy))
 
     def wait_for_job(self, job_id: str, deadline: float) -> JobEvent:
         """Wait in this process until the job's callback is stored or the deadline passes; one event.
 
-        See :func:`~airflow_provider_mavi.hooks.bridge_protocol.wait_for_job`: the bridge down is waited
+        See :func:`~airflow_provider_mavi.hooks.bridge_plans.wait_for_job`: the bridge down is waited
         out until the deadline, one final look is taken at it, every outcome is a
         :class:`~airflow_provider_mavi.events.JobEvent` (never an exception, but a bad job id).
 
@@ -419,7 +353,7 @@ class MaviBridgeHook(BaseHook):
         return await self._arun(self._wait_plan(job_id, deadline))
 
     def _wait_plan(self, job_id: str, deadline: float) -> Plan[JobEvent]:
-        return protocol.wait_for_job(
+        return plans.wait_for_job(
             job_id,
             deadline,
             self.retry_policy,
@@ -462,7 +396,7 @@ class MaviBridgeHook(BaseHook):
             return _answer(step, response, settings)
         if isinstance(step, Poll):  # blocking: one long-poll GET
             return self._run(
-                protocol.get_callback(step.job_id, step.seconds, self.retry_policy.with_attempts(1))
+                plans.get_callback(step.job_id, step.seconds, self.retry_policy.with_attempts(1))
             )
         if isinstance(step, Sleep):
             time.sleep(step.seconds)

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_mavi.exceptions import MaviBridgeAuthError, MaviBridgeError, MaviBridgeUnavailableError
+from airflow_provider_mavi.hooks import bridge_plans as plans
 from airflow_provider_mavi.hooks import bridge_protocol as protocol
 from airflow_provider_mavi.hooks.bridge_protocol import Request, Sleep, Stepper, job_segment
 from airflow_provider_mavi.retry import RetryPolicy
@@ -64,16 +65,16 @@ def test_any_text_is_either_one_safe_segment_or_a_value_error(job_id: str) -> No
     assert re.fullmatch(r"[A-Za-z0-9_.~%-]+", segment)  # no '/', '?', '#', nothing a server splits on
     assert segment not in (".", "..")
     assert unquote(segment) == job_id
-    request = protocol.get_callback_request(job_id, 5)
+    request = plans.get_callback_request(job_id, 5)
     assert request.path.count("/") == 3  # /v1/callbacks/<one segment>
     assert request.params == {"wait": 5.0}
 
 
 def test_requests_carry_the_segment_and_cap_the_wait() -> None:
-    assert protocol.get_callback_request("a?b", 500) == Request(
+    assert plans.get_callback_request("a?b", 500) == Request(
         "GET", "/v1/callbacks/a%3Fb", params={"wait": 60.0}, wait=60.0, missing_ok=True
     )
-    assert protocol.get_callback_request("j", -3).wait == 0.0
+    assert plans.get_callback_request("j", -3).wait == 0.0
 
 
 def test_public_url_strips_credentials() -> None:
@@ -87,7 +88,7 @@ def test_public_url_strips_credentials() -> None:
 # ------------------------------------------------------------------------------------------ answers
 
 URL = "http://bridge.test"
-GET = protocol.get_callback_request("job-1", 0)
+GET = plans.get_callback_request("job-1", 0)
 PUT = Request("PUT", "/v1/jobs/job-1", body={})
 
 
@@ -189,7 +190,7 @@ def drive(plan: Any, answers: list[Any]) -> tuple[Any, list[Any]]:
 def test_a_transient_error_is_retried_with_a_sleep_the_driver_does() -> None:
     down = MaviBridgeUnavailableError("cannot reach the bridge")
     policy = RetryPolicy(max_attempts=3, base_delay=2.0)
-    result, steps = drive(protocol.find_job("k", policy), [down, down, {"jobs": [{"job_id": "j"}]}])
+    result, steps = drive(plans.find_job("k", policy), [down, down, {"jobs": [{"job_id": "j"}]}])
     assert result == {"job_id": "j"}
     kinds = [type(s).__name__ for s in steps]
     assert kinds == ["Request", "Sleep", "Request", "Sleep", "Request"]
@@ -200,20 +201,20 @@ def test_a_transient_error_is_retried_with_a_sleep_the_driver_does() -> None:
 def test_the_attempts_end_with_the_last_error() -> None:
     down = MaviBridgeUnavailableError("cannot reach the bridge")
     with pytest.raises(MaviBridgeUnavailableError):
-        drive(protocol.find_job("k", RetryPolicy(max_attempts=2, base_delay=0.01)), [down, down])
+        drive(plans.find_job("k", RetryPolicy(max_attempts=2, base_delay=0.01)), [down, down])
 
 
 def test_a_refused_token_is_never_retried() -> None:
     with pytest.raises(MaviBridgeAuthError):
-        drive(protocol.find_job("k", RetryPolicy()), [MaviBridgeAuthError("401")])
+        drive(plans.find_job("k", RetryPolicy()), [MaviBridgeAuthError("401")])
 
 
 def test_a_malformed_record_is_a_bridge_error() -> None:
     with pytest.raises(MaviBridgeError, match="malformed record"):
-        drive(protocol.get_callback("j", 0, RetryPolicy()), [{"job_id": "j", "payload": []}])
+        drive(plans.get_callback("j", 0, RetryPolicy()), [{"job_id": "j", "payload": []}])
 
 
 def test_a_closed_plan_ends_quietly_even_inside_an_attempt() -> None:
-    plan = protocol.find_job("k", RetryPolicy())
+    plan = plans.find_job("k", RetryPolicy())
     assert isinstance(next(plan), Request)
     plan.close()  # GeneratorExit thrown inside tenacity's attempt: not retried, not swallowed
