@@ -88,6 +88,8 @@ class MaviBridgeHook(BaseHook):
         super().__init__()
         if (bridge_url is None) != (bridge_token is None):
             raise ValueError("bridge_url and bridge_token go together: give both, or neither")
+        if bridge_url is not None and not (bridge_url.strip() and str(bridge_token).strip()):
+            raise ValueError("bridge_url and bridge_token must not be empty")
         if max_wait_errors < 1:
             raise ValueError(f"max_wait_errors must be at least 1, not {max_wait_errors!r}")
         if not 1 <= batch_size <= protocol.MAX_BATCH_IDS:
@@ -102,7 +104,9 @@ class MaviBridgeHook(BaseHook):
         self.poll_wait = poll_wait
         self._transport = transport
         self._settings = (
-            BridgeSettings(bridge_url.rstrip("/"), bridge_token) if bridge_url and bridge_token else None
+            BridgeSettings(bridge_url.strip().rstrip("/"), bridge_token.strip())
+            if bridge_url is not None and bridge_token is not None
+            else None
         )
         self._http: httpx.Client | None = None
         self.clock = time.time  # the clock deadlines are read with (tests move it)

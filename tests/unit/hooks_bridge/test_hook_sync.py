@@ -54,6 +54,8 @@ def test_a_connection_without_a_bridge_says_so(
 def test_url_and_token_go_together_and_never_show() -> None:
     with pytest.raises(ValueError, match="go together"):
         MaviBridgeHook(bridge_url="http://b:1")
+    with pytest.raises(ValueError, match="must not be empty"):
+        MaviBridgeHook.from_url("", "tok-0123456789")
     hook = MaviBridgeHook.from_url("https://user:pw@b.example/mavi", "tok-secret-0123456789")
     assert "tok-secret" not in repr(hook) + repr(hook.get_settings())
     assert "pw" not in repr(hook)
