@@ -200,7 +200,7 @@ class MaviBridgeHook(BaseHook):
         return LoopClient.shared(key, make)
 
     async def _batch_poll(self, job_ids: list[str], wait: float) -> list[CallbackRecord]:
-        return await self._arun(plans.wait_many(job_ids, wait, self.retry_policy.with_attempts(1)))
+        return await self._arun(plans.poll_batch(job_ids, wait))
 
     # ------------------------------------------------------------------------------------ the API
 

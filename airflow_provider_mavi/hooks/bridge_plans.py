@@ -76,9 +76,20 @@ def wait_many(job_ids: Sequence[str], wait: float, policy: RetryPolicy) -> Plan[
     ids = [check_job_id(job_id) for job_id in job_ids]
     if not 1 <= len(ids) <= MAX_BATCH_IDS:
         raise ValueError(f"A batch wait takes 1 to {MAX_BATCH_IDS} job ids, got {len(ids)}")
+    before_sleep = log_retry(log, "bridge POST /v1/callbacks/wait", policy.max_attempts)
+    return (yield from retried(policy, lambda: poll_batch(ids, wait), before_sleep=before_sleep))
+
+
+def poll_batch(job_ids: list[str], wait: float) -> Plan[list[CallbackRecord]]:
+    """One batch long-poll of ids already checked, tried once (the loop's shared polls retry on their own).
+
+    :param job_ids: checked job ids (1 to 5,000).
+    :param wait: seconds the bridge may hold the request (capped at 60).
+    """
     seconds = capped_wait(wait)
-    request = Request("POST", "/v1/callbacks/wait", body={"job_ids": ids, "wait": seconds}, wait=seconds)
-    data = yield from call(request, policy)
+    data = yield Request(
+        "POST", "/v1/callbacks/wait", body={"job_ids": job_ids, "wait": seconds}, wait=seconds
+    )
     try:
         records = data["callbacks"]
         assert isinstance(records, list)

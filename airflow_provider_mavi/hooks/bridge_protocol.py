@@ -347,11 +347,18 @@ def one(step: Step) -> Plan[Any]:
 def retried(policy: RetryPolicy, attempt: Callable[[], Plan[T]], **settings: Any) -> Plan[T]:
     """Run ``attempt`` again as the policy says (tenacity decides; the driver sleeps).
 
+    The first attempt runs bare, and tenacity's objects are made only once it fails, with that failure as
+    their first attempt: most calls never fail, and 10,000 waiting triggers then hold no retry state.
+
     :param policy: the retry policy.
     :param attempt: makes a fresh plan for each attempt.
     :param settings: ``retry_on``, ``attempts``, ``deadline``, ``before_sleep``, ``clock`` of
         :meth:`RetryPolicy.retrying`; ``retry_on`` never sees a ``GeneratorExit`` or a cancellation.
     """
+    try:
+        return (yield from attempt())
+    except Exception as error:
+        failed: Exception | None = error
     retry_on: Callable[[BaseException], bool] = settings.pop("retry_on", is_transient)
     sleeps: list[float] = []
     retrying = policy.retrying(
@@ -363,5 +370,8 @@ def retried(policy: RetryPolicy, attempt: Callable[[], Plan[T]], **settings: Any
         if sleeps:
             yield Sleep(sleeps.pop())
         with state:
+            if failed is not None:  # the bare first attempt's failure, for tenacity to decide on
+                first, failed = failed, None
+                raise first
             return (yield from attempt())
     raise AssertionError("tenacity ends with a result or an error")  # pragma: no cover
