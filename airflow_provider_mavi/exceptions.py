@@ -131,18 +131,121 @@ class MaviCallbackError(MaviError):
         self.job_id = job_id
 
 
+# ------------------------------------------------------------------------------------------- bridge
+# Raised by hooks.bridge.MaviBridgeHook; their messages never hold the bridge token nor an unredacted answer.
+
+
+class MaviBridgeError(MaviError):
+    """The bridge answered something unexpected (a 4xx other than its own "not found", a malformed answer).
+
+    :param retry_after: seconds the bridge asked to wait (``Retry-After`` of a 429 or 503), if any.
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, status=status)
+        self.retry_after = retry_after
+
+
+class MaviBridgeUnavailableError(MaviBridgeError):
+    """The bridge could not be reached, timed out, or answered 5xx or 429: try again later."""
+
+
+class MaviBridgeAuthError(MaviBridgeError):
+    """The bridge refused the token (401): the connection's ``bridge_token`` is wrong."""
+
+
+# ---------------------------------------------------------------------------------------- operators
+# Task failures (AirflowExceptions), raised by the operators and sensors, mostly through
+# events.raise_for_event once a wait has ended.
+#
+# Airflow is imported here, below every class above, on purpose: the first import of Airflow in a process
+# reads the providers' metadata, and this provider's (get_provider_info -> api) imports the classes above
+# from this very module. Imported at the top, a program whose first import is this module would fail.
+from airflow.sdk.exceptions import AirflowException  # noqa: E402
+
+
+class MaviOperatorError(AirflowException):
+    """Base class of the errors the Mavi operators and sensors raise (task failures for Airflow)."""
+
+
+class MaviJobFailedError(MaviOperatorError):
+    """Mavi delivered a callback that reports failure; the message is Mavi's own.
+
+    :param job_id: the Mavi job id.
+    :param mavi_message: Mavi's message, verbatim.
+    """
+
+    def __init__(self, job_id: str, mavi_message: str) -> None:
+        super().__init__(f"Mavi job {job_id} failed: {mavi_message}")
+        self.job_id = job_id
+        self.mavi_message = mavi_message
+
+
+class MaviJobTimeoutError(MaviOperatorError):
+    """No callback for the job reached the bridge by the deadline.
+
+    :param job_id: the Mavi job id.
+    :param bridge_url: the bridge that was asked, without credentials.
+    :param deadline: the deadline that passed, epoch seconds, when known.
+    :param last_error: why the last look at the bridge failed, when it did.
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        bridge_url: str,
+        *,
+        deadline: float | None = None,
+        last_error: str | None = None,
+    ) -> None:
+        message = (
+            f"No callback for Mavi job {job_id} reached the bridge at {bridge_url} before the deadline. "
+            f"Check whether Mavi delivered it with `mavi-bridge show {job_id}` (and that the account's "
+            "webhook in the Mavi console points at this bridge). "
+            "A retry of this task submits a new, paid job."
+        )
+        if last_error:
+            message += f" Detail: the bridge could not be asked at the deadline: {last_error}"
+        super().__init__(message)
+        self.job_id = job_id
+        self.bridge_url = bridge_url
+        self.deadline = deadline
+        self.last_error = last_error
+
+
+class MaviTriggerEventError(MaviOperatorError):
+    """The trigger event is not one this provider emits (unknown status, missing payload, other job)."""
+
+
+class MaviWaitError(MaviOperatorError):
+    """The wait itself broke (bridge token refused, connection unusable, errors repeated)."""
+
+
+class MaviBridgeNotConfiguredError(MaviOperatorError):
+    """The connection names no bridge, so a job's callback could never be read: nothing is submitted."""
+
+
 __all__ = [
     "CONSOLE_WEBHOOKS_URL",
     "MaviAssetFailedError",
     "MaviAuthenticationError",
     "MaviBadRequestError",
+    "MaviBridgeAuthError",
+    "MaviBridgeError",
+    "MaviBridgeNotConfiguredError",
+    "MaviBridgeUnavailableError",
     "MaviCallbackError",
     "MaviConnectionError",
     "MaviError",
     "MaviInsufficientBalanceError",
+    "MaviJobFailedError",
+    "MaviJobTimeoutError",
     "MaviNotFoundError",
+    "MaviOperatorError",
     "MaviRateLimitError",
     "MaviServerError",
     "MaviTimeoutError",
+    "MaviTriggerEventError",
+    "MaviWaitError",
     "MaviWebhookNotConfiguredError",
 ]

@@ -16,8 +16,8 @@ import json
 import time
 import uuid
 
-from airflow_provider_mavi.bridge.client import AsyncBridgeClient
 from airflow_provider_mavi.bridge.testing import BridgeServer, PostgresServer, ServerStartError
+from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 
 
 class Conn:
@@ -116,21 +116,21 @@ async def wake_individual(server: BridgeServer, waits: int, samples: int) -> lis
 
 
 async def wake_coalesced(server: BridgeServer, waits: int, samples: int) -> tuple[list[float], int]:
-    """``waits`` concurrent ``AsyncBridgeClient.wait_for`` in one loop (one batch long-poll at a time)."""
+    """``waits`` concurrent ``MaviBridgeHook.await_for`` in one loop (one batch long-poll at a time)."""
     ids = [uuid.uuid4().hex for _ in range(waits)]
-    client = AsyncBridgeClient(server.url, server.token)
+    hook = MaviBridgeHook.from_url(server.url, server.token)
     answered: dict[str, float] = {}
 
     async def waiter(job: str) -> None:
-        record = await client.wait_for(job, timeout=120)
+        record = await hook.await_for(job, timeout=120)
         answered[job] = time.perf_counter()
         assert record is not None
 
     tasks = [asyncio.create_task(waiter(job)) for job in ids]
     await asyncio.sleep(1.0)
     latencies = await _send_and_measure(server, ids, samples, answered, tasks)
-    polls = client.batch_requests
-    await client.aclose()
+    polls = (await hook.shared_client()).batch_requests
+    await hook.aclose()
     return latencies, polls
 
 

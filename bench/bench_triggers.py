@@ -30,8 +30,8 @@ from typing import Any
 
 import psutil
 
-from airflow_provider_mavi.bridge.client import AsyncBridgeClient
 from airflow_provider_mavi.bridge.testing import BridgeServer
+from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 from airflow_provider_mavi.triggers.mavi import MaviJobCallbackTrigger
 
 POSTER = r"""
@@ -83,10 +83,10 @@ async def scenario(
     cpu_start = me.cpu_times()
     started = time.monotonic()
     tasks = [asyncio.ensure_future(wait_one(job_id)) for job_id in job_ids]
-    clients = [AsyncBridgeClient.shared(bridge.url, bridge.token)]  # the one the triggers use
+    clients = [await MaviBridgeHook().shared_client()]  # the one the triggers use
 
     def waiting() -> int:
-        return sum(len(getattr(client, "_waiters", {})) for client in clients)
+        return sum(client.waiting for client in clients)
 
     def polls() -> int:
         return sum(client.batch_requests for client in clients)

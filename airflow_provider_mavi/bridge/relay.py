@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from airflow_provider_mavi.bridge.redact import RedactingFilter
+from airflow_provider_mavi.retry import RetryPolicy, log_retry
 
 if TYPE_CHECKING:
     from airflow_provider_mavi.bridge.metrics import BridgeMetrics
@@ -25,6 +26,18 @@ log = logging.getLogger(__name__)
 def _safe(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.hostname}{':' + str(parts.port) if parts.port else ''}"
+
+
+class _ServerError(Exception):
+    """A relay target answered 5xx: worth another try."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"HTTP {status}")
+        self.summary = f"HTTP {status}"  # what log_retry shows
+
+
+def _worth_retrying(error: BaseException) -> bool:
+    return isinstance(error, (httpx.HTTPError, _ServerError))
 
 
 class Relay:
@@ -43,6 +56,7 @@ class Relay:
         self._urls = urls
         self._metrics = metrics
         self._attempts = attempts
+        self._policy = RetryPolicy(max_attempts=attempts)
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(max_queue)
         self._tasks: list[asyncio.Task[None]] = []
         self._client: httpx.AsyncClient | None = None
@@ -86,25 +100,24 @@ class Relay:
                 await self._post(url, body)
 
     async def _post(self, url: str, body: bytes) -> None:
+        retrying = self._policy.aretrying(
+            retry_on=_worth_retrying,
+            before_sleep=log_retry(log, f"mavi-bridge: relay to {_safe(url)}", self._attempts),
+        )
+        try:
+            response: httpx.Response = await retrying(self._send, url, body)
+        except (httpx.HTTPError, _ServerError):
+            self._metrics.relayed.labels("failed").inc()
+            log.warning("mavi-bridge: relay to %s gave up after %s attempts", _safe(url), self._attempts)
+            return
+        self._metrics.relayed.labels("ok" if response.is_success else "refused").inc()
+        if not response.is_success:
+            log.warning("mavi-bridge: relay to %s answered %s", _safe(url), response.status_code)
+
+    async def _send(self, url: str, body: bytes) -> httpx.Response:
+        """One POST of the body; a 5xx raises (and is tried again), any other answer is final."""
         assert self._client is not None
-        for attempt in range(1, self._attempts + 1):
-            try:
-                response = await self._client.post(
-                    url, content=body, headers={"Content-Type": "application/json"}
-                )
-                if response.status_code < 500:
-                    outcome = "ok" if response.is_success else "refused"
-                    self._metrics.relayed.labels(outcome).inc()
-                    if not response.is_success:
-                        log.warning("mavi-bridge: relay to %s answered %s", _safe(url), response.status_code)
-                    return
-            except httpx.HTTPError as err:
-                log.info(
-                    "mavi-bridge: relay to %s failed (%s), attempt %s",
-                    _safe(url),
-                    type(err).__name__,
-                    attempt,
-                )
-            await asyncio.sleep(0.5 * 2**attempt)
-        self._metrics.relayed.labels("failed").inc()
-        log.warning("mavi-bridge: relay to %s gave up after %s attempts", _safe(url), self._attempts)
+        response = await self._client.post(url, content=body, headers={"Content-Type": "application/json"})
+        if response.status_code >= 500:
+            raise _ServerError(response.status_code)
+        return response

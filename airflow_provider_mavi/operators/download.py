@@ -12,8 +12,9 @@ from typing import IO, TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_mavi.operators.errors import MaviOperatorError
-from airflow_provider_mavi.operators.jobs import MaviBaseOperator, log_spend, require_id
+from airflow_provider_mavi.exceptions import MaviOperatorError
+from airflow_provider_mavi.hooks.task import require_id
+from airflow_provider_mavi.operators.base import MaviBaseOperator, log_spend
 from airflow_provider_mavi.results import download_cost_usd
 
 if TYPE_CHECKING:

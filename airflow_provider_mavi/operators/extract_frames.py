@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_mavi.operators.errors import MaviOperatorError
+from airflow_provider_mavi.exceptions import MaviOperatorError
 from airflow_provider_mavi.operators.jobs import MaviJobOperator
 from airflow_provider_mavi.results import frames_cost_usd, parse_frames_callback
 

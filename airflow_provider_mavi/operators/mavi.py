@@ -1,10 +1,9 @@
-"""The Mavi operators, one module each, importable from here."""
+"""The Mavi operators, one module each, importable from here (with the errors they raise)."""
 
 from __future__ import annotations
 
-from airflow_provider_mavi.operators.delete import MaviDeleteAssetOperator
-from airflow_provider_mavi.operators.download import MaviDownloadAssetOperator
-from airflow_provider_mavi.operators.errors import (
+from airflow_provider_mavi.exceptions import (
+    MaviAssetFailedError,
     MaviBridgeNotConfiguredError,
     MaviJobFailedError,
     MaviJobTimeoutError,
@@ -12,11 +11,14 @@ from airflow_provider_mavi.operators.errors import (
     MaviTriggerEventError,
     MaviWaitError,
 )
+from airflow_provider_mavi.operators.delete import MaviDeleteAssetOperator
+from airflow_provider_mavi.operators.download import MaviDownloadAssetOperator
 from airflow_provider_mavi.operators.extract_frames import MaviExtractFramesOperator
 from airflow_provider_mavi.operators.transcribe import MaviTranscribeVideoOperator
 from airflow_provider_mavi.operators.upload import MaviUploadOperator
 
 __all__ = [
+    "MaviAssetFailedError",
     "MaviBridgeNotConfiguredError",
     "MaviDeleteAssetOperator",
     "MaviDownloadAssetOperator",

@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, ObjectStoragePath
+from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_mavi.exceptions import MaviError
+from airflow_provider_mavi.exceptions import MaviError, MaviOperatorError
 from airflow_provider_mavi.media import probe_duration_seconds
-from airflow_provider_mavi.operators.errors import MaviOperatorError, MaviTriggerEventError, MaviWaitError
-from airflow_provider_mavi.operators.jobs import DEFER_TIMEOUT_GRACE_SECONDS, NEVER_EXPIRE, MaviBaseOperator
-from airflow_provider_mavi.triggers.mavi import EVENT_STATUSES, MaviAssetReadyTrigger
+from airflow_provider_mavi.operators.base import NEVER_EXPIRE, MaviBaseOperator
+from airflow_provider_mavi.readiness import asset_status
+from airflow_provider_mavi.triggers.mavi import MaviAssetReadyTrigger
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -119,21 +118,16 @@ class MaviUploadOperator(MaviBaseOperator):
             return None
         asset_id = str(recorded.get("asset_id"))
         try:
-            entries = self.hook.get_asset_metadata(asset_id)
-        except MaviError as error:
+            status = asset_status(self.hook.get_asset_metadata(asset_id), asset_id)
+        except (MaviError, ValueError) as error:
             self.log.info(
                 "Asset %s of an earlier try cannot be re-used (%s); uploading again", asset_id, error
             )
             return None
-        statuses = {str(e.get("upload_status")) for e in entries if isinstance(e, Mapping)}
-        if not statuses or "FAILED" in statuses:
-            self.log.info(
-                "Asset %s of an earlier try is %s; uploading again", asset_id, statuses or "unknown"
-            )
+        if not status.reusable:
+            self.log.info("Asset %s of an earlier try is %s; uploading again", asset_id, status.status)
             return None
-        self.log.info(
-            "Re-using asset %s uploaded by an earlier try (%s)", asset_id, ", ".join(sorted(statuses))
-        )
+        self.log.info("Re-using asset %s uploaded by an earlier try (%s)", asset_id, status.status)
         return asset_id
 
     def execute(self, context: Context) -> str:
@@ -165,56 +159,16 @@ class MaviUploadOperator(MaviBaseOperator):
         if not self.wait_until_ready:
             return asset_id
         if self.deferrable:
-            self.defer(
-                trigger=MaviAssetReadyTrigger(
-                    asset_id=asset_id,
-                    deadline=time.time() + self.ready_timeout,
-                    mavi_conn_id=self.mavi_conn_id,
-                    poll_interval=self.poll_interval,
-                ),
-                method_name="execute_complete",
-                kwargs={"asset_id": asset_id},
-                timeout=timedelta(seconds=self.ready_timeout + DEFER_TIMEOUT_GRACE_SECONDS),
+            deadline = time.time() + self.ready_timeout
+            trigger = MaviAssetReadyTrigger(
+                asset_id=asset_id,
+                deadline=deadline,
+                poll_interval=self.poll_interval,
+                **self.trigger_kwargs(),
             )
+            self.defer_on(trigger, deadline, asset_id=asset_id)
         self.hook.wait_for_asset_ready(asset_id, timeout=self.ready_timeout, poll_interval=self.poll_interval)
         self.log.info("Mavi asset %s is ready", asset_id)
         return asset_id
 
-    def execute_complete(
-        self, context: Context, event: dict[str, Any] | None = None, asset_id: str | None = None
-    ) -> str:
-        """
-        Return the asset id once the trigger saw it ready; fail clearly otherwise.
-
-        :param context: the task's context.
-        :param event: the trigger event.
-        :param asset_id: the asset waited for.
-        """
-        return asset_ready_outcome(event, asset_id, self)
-
-
-def asset_ready_outcome(event: object, asset_id: str | None, operator: BaseOperator) -> str:
-    """
-    Validate a :class:`MaviAssetReadyTrigger` event and return the ready asset id, or raise.
-
-    :param event: the trigger event.
-    :param asset_id: the asset waited for, when known.
-    :param operator: the operator or sensor, for logging.
-    """
-    if not isinstance(event, Mapping):
-        raise MaviTriggerEventError(f"The trigger event is not an object: {type(event).__name__}")
-    status = event.get("status")
-    if status not in EVENT_STATUSES:
-        raise MaviTriggerEventError(f"The trigger event has an unknown status {status!r}")
-    if asset_id is not None and event.get("asset_id") != asset_id:
-        raise MaviTriggerEventError(f"The trigger event is for {event.get('asset_id')!r}, not {asset_id!r}")
-    ready = str(event.get("asset_id"))
-    if status == "success":
-        operator.log.info("Mavi asset %s is ready", ready)
-        return ready
-    message = event.get("message") or "no message"
-    if status == "failed":
-        raise MaviOperatorError(f"Mavi asset {ready} is not usable: {message}")
-    if status == "timeout":
-        raise MaviOperatorError(f"Mavi asset {ready} was not ready in time: {message}")
-    raise MaviWaitError(f"Waiting for Mavi asset {ready} failed: {message}")
+    execute_complete = MaviBaseOperator.asset_ready  # the asset id once the trigger saw it ready

@@ -110,13 +110,6 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Airflow:
     return Airflow(home, env)
 
 
-@pytest.fixture(scope="session")
-def bridge() -> Iterator[BridgeServer]:
-    """A real bridge subprocess for the session."""
-    with BridgeServer() as server:
-        yield server
-
-
 @pytest.fixture
 def emulator(bridge: BridgeServer, tmp_path: Path) -> Iterator[EmulatorServer]:
     """A fresh emulator (fresh stats) whose account webhook is the bridge's callback URL."""

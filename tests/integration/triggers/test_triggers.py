@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import time
 from typing import Any
 
 import pytest
+from airflow.sdk import BaseHook
 from airflow.sdk.module_loading import import_string
 from airflow.triggers.base import BaseTrigger
 
-from airflow_provider_mavi.bridge.client import AsyncBridgeClient
 from airflow_provider_mavi.bridge.testing import BridgeServer, free_port
-from airflow_provider_mavi.triggers import mavi as triggers_module
-from airflow_provider_mavi.triggers.mavi import MaviAssetReadyTrigger, MaviJobCallbackTrigger, public_url
+from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
+from airflow_provider_mavi.hooks.bridge_batch import LoopClient
+from airflow_provider_mavi.triggers.mavi import MaviAssetReadyTrigger, MaviJobCallbackTrigger
 
 
 async def run_to_end(trigger: BaseTrigger, timeout: float = 60) -> list[dict[str, Any]]:
@@ -34,38 +36,16 @@ def rebuild(trigger: BaseTrigger) -> BaseTrigger:
     return import_string(classpath)(**kwargs)
 
 
-# ------------------------------------------------------------------------------------------ serialize
+def with_clock(monkeypatch: pytest.MonkeyPatch, clock: Any) -> None:
+    """Make every job trigger's bridge hook read the deadline with ``clock``."""
+    original = MaviJobCallbackTrigger.hook
 
+    def hook(self: MaviJobCallbackTrigger) -> MaviBridgeHook:
+        made = original.fget(self)  # type: ignore[attr-defined]
+        made.clock = clock
+        return made
 
-def test_job_trigger_serializes_to_its_literal_path_and_json_kwargs() -> None:
-    trigger = MaviJobCallbackTrigger(job_id="a" * 32, deadline=1_900_000_000.5, mavi_conn_id="mavi_prod")
-    classpath, kwargs = trigger.serialize()
-    assert classpath == "airflow_provider_mavi.triggers.mavi.MaviJobCallbackTrigger"
-    assert kwargs == {
-        "job_id": "a" * 32,
-        "deadline": 1_900_000_000.5,
-        "mavi_conn_id": "mavi_prod",
-        "max_consecutive_errors": 5,
-    }
-    assert rebuild(trigger).serialize() == trigger.serialize()
-
-
-def test_asset_trigger_serializes_to_its_literal_path_and_json_kwargs() -> None:
-    trigger = MaviAssetReadyTrigger(asset_id="re_1", deadline=1_900_000_000, poll_interval=2)
-    classpath, kwargs = trigger.serialize()
-    assert classpath == "airflow_provider_mavi.triggers.mavi.MaviAssetReadyTrigger"
-    assert kwargs["asset_id"] == "re_1"
-    assert kwargs["deadline"] == 1_900_000_000.0
-    assert kwargs["poll_interval"] == 2.0
-    assert rebuild(trigger).serialize() == trigger.serialize()
-
-
-def test_public_url_strips_credentials() -> None:
-    assert (
-        public_url("https://user:secret@bridge.example:8443/mavi?token=x#f")
-        == "https://bridge.example:8443/mavi"
-    )
-    assert public_url(None) == "(no bridge_url set)"
+    monkeypatch.setattr(MaviJobCallbackTrigger, "hook", property(hook))
 
 
 # ------------------------------------------------------------------------------------------ events
@@ -139,7 +119,8 @@ async def test_timeout_when_nothing_arrives(bridge: BridgeServer, mavi_conn: str
     (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=time.time() + 1.5))
     assert event["status"] == "timeout"
     assert event["job_id"] == job_id
-    assert event["bridge_url"] == bridge.url
+    assert event["detail"]["bridge_url"] == bridge.url
+    assert event["detail"]["last_error"] is None
     assert bridge.token not in json.dumps(event)
     assert 1.0 <= time.monotonic() - started < 20
 
@@ -167,10 +148,10 @@ async def test_patched_clock_reaching_the_deadline_ends_with_timeout(
 ) -> None:
     deadline = 2_000_000_000.0
     clock = iter([deadline - 0.3, deadline + 5])  # one short wait, then past the deadline
-    monkeypatch.setattr(triggers_module, "_now", lambda: next(clock, deadline + 10))
+    with_clock(monkeypatch, lambda: next(clock, deadline + 10))
     (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=kit.new_job_id(), deadline=deadline))
     assert event["status"] == "timeout"
-    assert event["deadline"] == deadline
+    assert event["detail"]["deadline"] == deadline
 
 
 async def test_patched_clock_callback_stored_at_the_last_moment_is_found(
@@ -186,7 +167,7 @@ async def test_patched_clock_callback_stored_at_the_last_moment_is_found(
             kit.post_callback(bridge, kit.frames_callback(job_id))
         return moment
 
-    monkeypatch.setattr(triggers_module, "_now", clock)
+    with_clock(monkeypatch, clock)
     (event,) = await run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=deadline))
     assert event["status"] == "success"
 
@@ -211,6 +192,7 @@ async def test_wrong_token_gives_error_without_the_token(
         MaviJobCallbackTrigger(job_id=kit.new_job_id(), deadline=time.time() + 30, mavi_conn_id="mavi_wrong")
     )
     assert event["status"] == "error"
+    assert event["detail"]["reason"] == "token_refused"
     assert "401" in event["message"]
     assert "wrong-token-value" not in json.dumps(event)
 
@@ -225,6 +207,7 @@ async def test_connection_without_bridge_gives_error(kit: Any, monkeypatch: pyte
         )
     )
     assert event["status"] == "error"
+    assert event["detail"]["reason"] == "connection"
     assert "bridge_url" in event["message"]
 
 
@@ -248,16 +231,31 @@ async def test_unreachable_bridge_is_waited_out_until_the_deadline(
     )
     caplog.set_level(logging.DEBUG)
     started = time.monotonic()
-    (event,) = await run_to_end(
-        MaviJobCallbackTrigger(job_id=kit.new_job_id(), deadline=time.time() + 2.0, mavi_conn_id="mavi_down")
+    policy = {"base_delay": 0.1, "max_delay": 0.4}
+    events = await asyncio.gather(
+        *(
+            run_to_end(
+                MaviJobCallbackTrigger(
+                    job_id=kit.new_job_id(),
+                    deadline=time.time() + 2.0,
+                    mavi_conn_id="mavi_down",
+                    retry_policy=policy,
+                )
+            )
+            for _ in range(20)
+        )
     )
     assert time.monotonic() - started >= 1.5  # waited (with backoff) until the deadline, no early error
-    assert event["status"] == "timeout"
-    assert "last look failed" in event["message"]
-    assert closed in event["message"]
+    for (event,) in events:
+        assert event["status"] == "timeout"
+        assert "last look failed" in event["message"]
+        assert closed in event["message"]
+        assert event["detail"]["bridge_url"] == closed
+        assert event["detail"]["last_error"].startswith("MaviBridgeUnavailableError: cannot reach the bridge")
     assert "t0ken" not in caplog.text
-    mine = [r for r in caplog.records if r.name.startswith("airflow") and "will retry" in r.getMessage()]
-    assert len({r.getMessage() for r in mine}) == len(mine)  # each distinct error logged once
+    # the 20 waiting triggers share one batch poll: its retries are logged once each, not once per trigger
+    retries = [r for r in caplog.records if "batch wait at" in r.getMessage()]
+    assert 1 <= len(retries) <= 12
 
 
 async def test_bridge_restart_during_the_wait(kit: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -403,21 +401,23 @@ async def test_asset_trigger_polls_no_faster_than_the_rate_limit(
             ),
         )
         asset_id = await asyncio.to_thread(MaviHook("mavi_slow").upload_file, str(sample_video))
-        sleeps: list[float] = []
+        reads: list[float] = []
+        real = MaviHook.aget_asset_metadata
 
-        async def record_sleep(seconds: float) -> None:
-            sleeps.append(seconds)
-            await asyncio.sleep(seconds)
+        async def timed(self: MaviHook, asset: str) -> Any:
+            reads.append(time.monotonic())
+            return await real(self, asset)
 
-        monkeypatch.setattr(triggers_module, "_sleep", record_sleep)
+        monkeypatch.setattr(MaviHook, "aget_asset_metadata", timed)
         (event,) = await run_to_end(
             MaviAssetReadyTrigger(
                 asset_id=asset_id, deadline=time.time() + 60, mavi_conn_id="mavi_slow", poll_interval=0.05
             )
         )
     assert event["status"] == "success"
-    assert sleeps, "the asset was still processing at the first read"
-    assert min(sleeps) == 0.5  # 1 / max_requests_per_second, not the asked 0.05
+    assert len(reads) >= 2, "the asset was still processing at the first read"
+    gaps = [b - a for a, b in itertools.pairwise(reads)]
+    assert min(gaps) >= 0.5  # 1 / max_requests_per_second, not the asked 0.05
 
 
 async def test_asset_trigger_timeout(
@@ -442,16 +442,14 @@ async def test_asset_trigger_timeout(
 async def test_many_triggers_read_the_connection_once(
     bridge: BridgeServer, mavi_conn: str, kit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow_provider_mavi.hooks.mavi import MaviHook
-
-    real = MaviHook.aget_settings
+    real = BaseHook.aget_connection
     calls: list[str] = []
 
-    async def counting(self: MaviHook) -> Any:
-        calls.append(self.mavi_conn_id)
-        return await real(self)
+    async def counting(conn_id: str) -> Any:
+        calls.append(conn_id)
+        return await real(conn_id)
 
-    monkeypatch.setattr(MaviHook, "aget_settings", counting)
+    monkeypatch.setattr(BaseHook, "aget_connection", staticmethod(counting))
     job_ids = [kit.new_job_id() for _ in range(200)]
     for job_id in job_ids[:3]:
         kit.post_callback(bridge, kit.frames_callback(job_id))
@@ -467,15 +465,15 @@ async def test_many_triggers_read_the_connection_once(
 async def test_triggers_share_the_loops_bridge_client(
     bridge: BridgeServer, mavi_conn: str, kit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every trigger of one event loop waits through AsyncBridgeClient.shared, as CONTRIBUTING.md says."""
-    real = AsyncBridgeClient.wait_for
+    """Every trigger of one event loop waits through the loop's one shared client of the bridge."""
+    real = LoopClient.wait_for
     used: set[int] = set()
 
-    async def recording(self: AsyncBridgeClient, job_id: str, timeout: float) -> Any:
+    async def recording(self: LoopClient, job_id: str, timeout: float) -> Any:
         used.add(id(self))
         return await real(self, job_id, timeout)
 
-    monkeypatch.setattr(AsyncBridgeClient, "wait_for", recording)
+    monkeypatch.setattr(LoopClient, "wait_for", recording)
     job_ids = [kit.new_job_id() for _ in range(20)]
     for job_id in job_ids:
         kit.post_callback(bridge, kit.frames_callback(job_id))
@@ -484,7 +482,7 @@ async def test_triggers_share_the_loops_bridge_client(
         *(run_to_end(MaviJobCallbackTrigger(job_id=job_id, deadline=deadline)) for job_id in job_ids)
     )
     assert {r[0]["status"] for r in results} == {"success"}
-    assert used == {id(AsyncBridgeClient.shared(bridge.url, bridge.token))}
+    assert used == {id(await MaviBridgeHook().shared_client())}
 
 
 async def test_more_waiters_than_one_batch_all_get_their_callback(
@@ -508,34 +506,7 @@ async def test_more_waiters_than_one_batch_all_get_their_callback(
     await asyncio.gather(*waiting[:-3], return_exceptions=True)
 
 
-@pytest.mark.parametrize(
-    ("entries", "asset_id", "status"),
-    [
-        ([{"asset_id": "re_1", "upload_status": "UPLOADING"}], "re_1", "UPLOADING"),
-        ([{"asset_id": "imc_1_0", "upload_status": "SUCCESS"}], "imc_1_0", "SUCCESS"),
-        ([{"asset_id": "imc_1_0", "upload_status": "SUCCESS"}] * 3, "im_1", "SUCCESS"),
-        (
-            [{"asset_id": "imc_1_0", "upload_status": "SUCCESS"}, {"upload_status": "WAITING"}],
-            "im_1",
-            "WAITING",
-        ),
-        (
-            [{"asset_id": "imc_1_0", "upload_status": "SUCCESS"}, {"upload_status": "FAILED"}],
-            "im_1",
-            "FAILED",
-        ),
-        ([], "re_1", None),
-        (["junk"], "re_1", None),
-    ],
-)
-def test_asset_status_of_assets_and_frame_groups(entries: Any, asset_id: str, status: str | None) -> None:
-    from airflow_provider_mavi.triggers.mavi import asset_status
-
-    assert asset_status(entries, asset_id)[0] == status
-
-
 async def test_asset_trigger_on_a_frame_group(wired: Any, bridge: BridgeServer, sample_video: Any) -> None:
-    from airflow_provider_mavi.bridge.client import BridgeClient
     from airflow_provider_mavi.hooks.mavi import MaviHook
 
     def frame_group() -> str:
@@ -543,8 +514,8 @@ async def test_asset_trigger_on_a_frame_group(wired: Any, bridge: BridgeServer, 
         asset = hook.upload_file(str(sample_video))
         hook.wait_for_asset_ready(asset, timeout=60, poll_interval=0.1)
         job_id = hook.extract_frames(asset)
-        with BridgeClient(bridge.url, bridge.token) as client:
-            record = client.wait_for(job_id, timeout=60)
+        with MaviBridgeHook() as bridge_hook:
+            record = bridge_hook.wait_for(job_id, timeout=60)
         assert record is not None
         return str(record.payload["data"]["asset_id"])
 

@@ -1,7 +1,7 @@
-"""Extract-frames and transcribe operators: deferral, every event, submit-once, blocking mode.
+"""Extract-frames and transcribe operators: deferral, submit-once, blocking mode, against real servers.
 
 Mavi is the emulator (real media work) sending callbacks to a real bridge subprocess; the Airflow runtime
-context (XCom, task state store) is the small in-memory stand-in of conftest.py.
+context (XCom, task state store) is the small in-memory stand-in of tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 import webvtt
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_provider_mavi.bridge.client import BridgeClient
 from airflow_provider_mavi.bridge.testing import BridgeServer, free_port
+from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 from airflow_provider_mavi.hooks.mavi import MaviHook
 from airflow_provider_mavi.operators.mavi import (
     MaviBridgeNotConfiguredError,
@@ -24,7 +24,6 @@ from airflow_provider_mavi.operators.mavi import (
     MaviJobTimeoutError,
     MaviOperatorError,
     MaviTranscribeVideoOperator,
-    MaviTriggerEventError,
     MaviWaitError,
 )
 from airflow_provider_mavi.triggers.mavi import MaviJobCallbackTrigger
@@ -43,8 +42,8 @@ def jobs_submitted(emulator: Any, kind: str = "extract_frames") -> int:
 
 
 def wait_for_callback(bridge: BridgeServer, job_id: str) -> dict[str, Any]:
-    with BridgeClient(bridge.url, bridge.token) as client:
-        record = client.wait_for(job_id, timeout=60)
+    with MaviBridgeHook.from_url(bridge.url, bridge.token) as hook:
+        record = hook.wait_for(job_id, timeout=60)
     assert record is not None, f"no callback for {job_id}"
     return record.payload
 
@@ -73,8 +72,8 @@ def test_extract_frames_pushes_the_job_id_and_defers(
     assert deferral.method_name == "execute_complete"
     assert deferral.kwargs == {"job_id": job_id}
     assert context["task_state_store"].get("mavi_job")["job_id"] == job_id
-    with BridgeClient(bridge.url, bridge.token) as client:
-        recorded = client.find_job(f"mavi_unit/manual__unit/frames/-1|extract_frames:{asset_id}")
+    with MaviBridgeHook.from_url(bridge.url, bridge.token) as hook:
+        recorded = hook.find_job(f"mavi_unit/manual__unit/frames/-1|extract_frames:{asset_id}")
     assert recorded is not None
     assert recorded["job_id"] == job_id
     assert jobs_submitted(wired) == 1
@@ -145,67 +144,6 @@ def test_missing_asset_id_fails_before_anything_is_sent(wired: Any, run: Any, ba
 
 
 # ------------------------------------------------------------------------------------------ events
-
-
-@pytest.fixture
-def op() -> MaviExtractFramesOperator:
-    return MaviExtractFramesOperator(task_id="frames", asset_id="re_1")
-
-
-def test_failed_event_raises_with_mavi_message(op: Any, run: Any) -> None:
-    with pytest.raises(MaviJobFailedError, match="Mavi job j1 failed: Video decoding failed") as caught:
-        op.execute_complete(
-            run.context("frames"),
-            {"status": "failed", "job_id": "j1", "message": "Video decoding failed"},
-            job_id="j1",
-        )
-    assert caught.value.mavi_message == "Video decoding failed"
-
-
-def test_timeout_event_names_bridge_job_and_the_command(op: Any, run: Any) -> None:
-    event = {"status": "timeout", "job_id": "j1", "deadline": 1.0, "bridge_url": "http://127.0.0.1:8787"}
-    with pytest.raises(MaviJobTimeoutError) as caught:
-        op.execute_complete(run.context("frames"), event, job_id="j1")
-    text = str(caught.value)
-    assert "http://127.0.0.1:8787" in text
-    assert "j1" in text
-    assert "mavi-bridge show j1" in text
-
-
-def test_error_event_raises_a_wait_error(op: Any, run: Any) -> None:
-    with pytest.raises(MaviWaitError, match="re-attaches"):
-        op.execute_complete(
-            run.context("frames"), {"status": "error", "job_id": "j1", "message": "401"}, job_id="j1"
-        )
-
-
-@pytest.mark.parametrize(
-    ("event", "match"),
-    [
-        (None, "not an object"),
-        ("success", "not an object"),
-        ({"status": "done", "job_id": "j1"}, "unknown status 'done'"),
-        ({"job_id": "j1"}, "unknown status None"),
-        ({"status": "success", "job_id": "j1"}, "carries no callback payload"),
-        ({"status": "success", "job_id": "j1", "payload": "x"}, "carries no callback payload"),
-        ({"status": "success", "job_id": "j2", "payload": {}}, "for job 'j2'"),
-    ],
-)
-def test_invalid_events_are_their_own_error(op: Any, run: Any, event: Any, match: str) -> None:
-    context = run.context("frames")
-    with pytest.raises(MaviTriggerEventError, match=match):
-        op.execute_complete(context, event, job_id="j1")
-    assert run.xcom("frames", "mavi_cost_usd") is None  # nothing recorded
-
-
-def test_malformed_success_payload_names_the_field(op: Any, run: Any) -> None:
-    from airflow_provider_mavi.exceptions import MaviCallbackError
-
-    payload = {"code": 200, "message": "SUCCESS", "task_id": "j1", "data": {"asset_id": "im_1"}}
-    with pytest.raises(MaviCallbackError, match=r"data\.asset_ch_ids"):
-        op.execute_complete(
-            run.context("frames"), {"status": "success", "job_id": "j1", "payload": payload}, job_id="j1"
-        )
 
 
 # ------------------------------------------------------------------------------------------ submit once
@@ -424,41 +362,6 @@ def test_a_retry_with_another_model_does_not_re_attach(wired: Any, asset_id: str
 # ------------------------------------------------------------------------------------------ spend
 
 
-def test_running_spend_is_logged_over_the_run(run: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    from airflow_provider_mavi.operators.jobs import log_spend
-
-    op = MaviExtractFramesOperator(task_id="a", asset_id="re_1")
-    log_spend(run.context("a"), 0.06, op)
-    log_spend(run.context("b"), None, op)
-    log_spend(run.context("c"), 0.0135, op)
-    assert (
-        "of this DAG run so far: $0.0735 over 2 priced task(s) (and 1 task(s) without a known price)"
-        in capsys.readouterr().out
-    )
-
-
-def test_template_fields_cover_every_id() -> None:
-    assert set(MaviExtractFramesOperator.template_fields) >= {"asset_id", "video_duration_seconds"}
-    assert set(MaviTranscribeVideoOperator.template_fields) >= {"asset_id", "model", "output_path"}
-
-
-def test_operators_expand() -> None:
-    from airflow.sdk import DAG
-
-    with DAG("expand_check", schedule=None):
-        mapped = MaviExtractFramesOperator.partial(task_id="frames", video_duration_seconds=6).expand(
-            asset_id=["re_1", "re_2"]
-        )
-    assert mapped.task_id == "frames"
-
-
-def test_keyword_only_init() -> None:
-    with pytest.raises(TypeError):
-        MaviExtractFramesOperator("frames", "re_1")  # type: ignore[misc]
-    with pytest.raises(ValueError, match="callback_timeout"):
-        MaviExtractFramesOperator(task_id="frames", asset_id="re_1", callback_timeout=0)
-
-
 def test_transcribe_writes_through_object_storage(wired: Any, asset_id: str, run: Any) -> None:
     import fsspec
     from airflow.sdk import ObjectStoragePath
@@ -490,14 +393,3 @@ def test_retry_after_the_deadline_uses_a_callback_that_came_late(
     )
     assert result["job_id"] == first.trigger.job_id
     assert jobs_submitted(wired) == 1
-
-
-def test_timeout_error_keeps_why_the_last_look_failed(op: Any, run: Any) -> None:
-    event = {
-        "status": "timeout",
-        "job_id": "j1",
-        "bridge_url": "http://127.0.0.1:1",
-        "message": "no callback (and the last look failed: BridgeError: 404 from x: is bridge_url right?)",
-    }
-    with pytest.raises(MaviJobTimeoutError, match=r"could not be asked at the deadline: BridgeError: 404"):
-        op.execute_complete(run.context("frames"), event, job_id="j1")
