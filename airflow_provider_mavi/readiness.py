@@ -18,6 +18,7 @@ __all__ = [
     "UPLOADING",
     "WAITING",
     "AssetStatus",
+    "ReadinessWatch",
     "asset_status",
     "poll_delay",
 ]
@@ -111,6 +112,51 @@ def poll_delay(
     :param cap: the longest interval in seconds.
     :param rng: a random source (tests pass a seeded one).
     """
-    floor = max(float(poll_interval), 1.0 / max(requests_per_second, 1e-6))
+    permit = 1.0 / max(requests_per_second, 1e-6)
+    floor = max(float(poll_interval), permit)
     grown = min(max(cap, floor), floor * (1.5 ** min(max(polls - 1, 0), 40)))
-    return grown * (rng or random).uniform(0.75, 1.25)
+    return max(permit, grown * (rng or random).uniform(0.75, 1.25))
+
+
+@dataclass
+class ReadinessWatch:
+    """The decisions of one wait for an asset to be ready, shared by the blocking hook and the trigger.
+
+    Feed it each metadata read with :meth:`observe`; it says whether the wait is over, and
+    :meth:`next_delay` how long to sleep before the next read (None once the deadline has passed).
+
+    :param asset_id: the asset waited for.
+    :param deadline: when to give up, epoch seconds.
+    :param poll_interval: the first interval between reads, in seconds.
+    :param requests_per_second: the metadata bucket's rate (reads never come faster).
+    """
+
+    asset_id: str
+    deadline: float
+    poll_interval: float
+    requests_per_second: float
+    polls: int = 0
+    last: AssetStatus | None = None
+
+    def observe(self, entries: Sequence[Mapping[str, Any]] | Any) -> AssetStatus:
+        """Record one metadata read and return what it says about the asset.
+
+        :param entries: the ``resource`` entries of ``GET /{asset_id}/metadata``.
+        """
+        self.polls += 1
+        self.last = asset_status(entries, self.asset_id)
+        return self.last
+
+    def next_delay(self, now: float, rng: random.Random | None = None) -> float | None:
+        """Seconds until the next read, cut to the deadline; None when the deadline has passed.
+
+        :param now: the current time, epoch seconds.
+        :param rng: a random source for the jitter.
+        """
+        remaining = self.deadline - now
+        if remaining <= 0:
+            return None
+        delay = poll_delay(
+            self.poll_interval, self.polls, requests_per_second=self.requests_per_second, rng=rng
+        )
+        return min(delay, remaining)

@@ -62,7 +62,7 @@ from airflow_provider_mavi.hooks.transfer import (
     upload_source,
 )
 from airflow_provider_mavi.hooks.transport import RedactQueryFilter, content_length, describe, ssl_context
-from airflow_provider_mavi.readiness import asset_status, poll_delay
+from airflow_provider_mavi.readiness import ReadinessWatch
 from airflow_provider_mavi.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -296,11 +296,10 @@ class MaviHook(BaseHook, MaviEndpointMethods):
         :param poll_interval: seconds before the second poll; later polls wait a little longer each time
             (never less than one permit of the rate limit).
         """
-        deadline = time.monotonic() + timeout
-        polls = 0
+        rate = self.get_settings().max_requests_per_second
+        watch = ReadinessWatch(asset_id, time.time() + timeout, poll_interval, rate)
         while True:
-            status = asset_status(self.get_asset_metadata(asset_id), asset_id)
-            polls += 1
+            status = watch.observe(self.get_asset_metadata(asset_id))
             if status.ready:
                 return status.entry
             if status.failed:
@@ -309,14 +308,12 @@ class MaviHook(BaseHook, MaviEndpointMethods):
                     "upload the file again.",
                     asset_id=asset_id,
                 )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            delay = watch.next_delay(time.time())
+            if delay is None:
                 raise MaviTimeoutError(
                     f"Asset {asset_id} was not ready after {timeout:g} s "
                     f"(last upload_status: {status.status})."
                 )
-            rate = self.get_settings().max_requests_per_second
-            delay = min(poll_delay(poll_interval, polls, requests_per_second=rate), remaining)
             self.log.info("Asset %s is %s; checking again in %.1f s", asset_id, status.status, delay)
             time.sleep(delay)
 

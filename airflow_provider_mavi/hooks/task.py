@@ -7,7 +7,7 @@ Operators and sensors do not import each other; both mix :class:`MaviTaskMixin` 
 from __future__ import annotations
 
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from airflow_provider_mavi.events import AssetEvent, defer_timeout, raise_for_event
 from airflow_provider_mavi.exceptions import MaviOperatorError
@@ -95,9 +95,7 @@ class MaviTaskMixin:
     @cached_property
     def hook(self) -> MaviHook:
         """The Mavi hook of ``mavi_conn_id``, retrying as the task's settings say."""
-        # cast: MaviHook is typed with the policy of the api module until it takes retry.RetryPolicy (the
-        # same fields); remove it then.
-        return MaviHook(mavi_conn_id=self.mavi_conn_id, retry_policy=cast("Any", self.mavi_retry_policy))
+        return MaviHook(mavi_conn_id=self.mavi_conn_id, retry_policy=self.mavi_retry_policy)
 
     @cached_property
     def bridge_hook(self) -> MaviBridgeHook:

@@ -20,7 +20,7 @@ from airflow_provider_mavi.events import AssetEvent, Reason, describe_error
 from airflow_provider_mavi.exceptions import MaviAuthenticationError, MaviNotFoundError
 from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 from airflow_provider_mavi.hooks.mavi import MaviHook
-from airflow_provider_mavi.readiness import asset_status, poll_delay
+from airflow_provider_mavi.readiness import ReadinessWatch
 from airflow_provider_mavi.retry import RetryPolicy, log_retry
 
 if TYPE_CHECKING:
@@ -156,9 +156,7 @@ class MaviAssetReadyTrigger(BaseTrigger):
     @property
     def hook(self) -> MaviHook:
         """The Mavi hook of the connection, retrying as the task's settings say."""
-        # MaviHook is typed with the api module's policy until it takes retry.RetryPolicy (same fields).
-        policy: Any = RetryPolicy.from_json(self.retry_policy)
-        return MaviHook(mavi_conn_id=self.mavi_conn_id, retry_policy=policy)
+        return MaviHook(mavi_conn_id=self.mavi_conn_id, retry_policy=RetryPolicy.from_json(self.retry_policy))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until the asset is ready, failed, or the deadline passes; yield one event."""
@@ -172,20 +170,22 @@ class MaviAssetReadyTrigger(BaseTrigger):
         except Exception as error:
             message = f"cannot read connection {self.mavi_conn_id!r}: {describe_error(error)}"
             return AssetEvent.error(self.asset_id, message, reason=Reason.CONNECTION)
-        rate = max(settings.max_requests_per_second, 1e-6)
+        watch = ReadinessWatch(
+            self.asset_id, self.deadline, self.poll_interval, settings.max_requests_per_second
+        )
         read = RetryPolicy.from_json(self.retry_policy).aretrying(
             retry_on=lambda error: not isinstance(error, (MaviAuthenticationError, MaviNotFoundError)),
             attempts=self.max_consecutive_errors,
             deadline=self.deadline,
             before_sleep=log_retry(log, f"reading the metadata of {self.asset_id}"),
         )
-        polls, last = 0, None
+        last = None
         while True:
             try:
                 entries: list[dict[str, Any]] = await read(hook.aget_asset_metadata, self.asset_id)
             except Exception as error:
                 return AssetEvent.from_error(self.asset_id, error, deadline=self.deadline, now=time.time())
-            status = asset_status(entries, self.asset_id)
+            status = watch.observe(entries)
             if status.status != last:
                 self.log.info("Asset %s upload_status: %s", self.asset_id, status.status)
                 last = status.status
@@ -193,6 +193,5 @@ class MaviAssetReadyTrigger(BaseTrigger):
             event = AssetEvent.from_status(status, deadline=self.deadline, now=now)
             if event is not None:
                 return event
-            polls += 1
-            delay = max(poll_delay(self.poll_interval, polls, requests_per_second=rate), 1.0 / rate)
-            await asyncio.sleep(min(delay, self.deadline - now))
+            delay = watch.next_delay(now)
+            await asyncio.sleep(delay or 0.0)

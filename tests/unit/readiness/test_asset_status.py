@@ -58,3 +58,20 @@ def test_poll_delay_grows_capped_and_respects_the_bucket() -> None:
     assert max(delays) <= 12.5
     assert delays[-1] >= 7.5
     assert poll_delay(0.1, 1, requests_per_second=0.25, rng=random.Random(0)) >= 3.0
+
+
+def test_watch_decides_ready_failed_and_timeout_in_one_place() -> None:
+    from airflow_provider_mavi.readiness import ReadinessWatch
+
+    watch = ReadinessWatch("re_1", deadline=100.0, poll_interval=2.0, requests_per_second=1.0)
+    assert watch.observe([{"asset_id": "re_1", "upload_status": "UPLOADING"}]).status == "UPLOADING"
+    delay = watch.next_delay(now=99.5, rng=random.Random(0))
+    assert delay == 0.5  # cut to the deadline
+    assert watch.next_delay(now=100.0) is None
+    assert watch.observe([{"asset_id": "re_1", "upload_status": "SUCCESS"}]).ready
+    assert watch.polls == 2
+
+
+def test_poll_delay_never_beats_the_bucket_even_with_jitter() -> None:
+    rng = random.Random(7)
+    assert min(poll_delay(0.5, 1, requests_per_second=1.0, rng=rng) for _ in range(200)) >= 1.0
