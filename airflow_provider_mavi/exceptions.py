@@ -153,6 +153,14 @@ class MaviCallbackError(MaviError):
         self.job_id = job_id
 
 
+class MaviRateLimitStoreError(MaviError):
+    """The client-side rate limiter cannot use its store (Redis, PostgreSQL, or its local SQLite file).
+
+    Nothing was sent: the limiter never lets requests through unlimited. The message names the store by its
+    URL without the password.
+    """
+
+
 __all__ = [
     "CONSOLE_WEBHOOKS_URL",
     "MaviAssetFailedError",
@@ -164,6 +172,7 @@ __all__ = [
     "MaviInsufficientBalanceError",
     "MaviNotFoundError",
     "MaviRateLimitError",
+    "MaviRateLimitStoreError",
     "MaviServerError",
     "MaviTimeoutError",
     "MaviWebhookNotConfiguredError",
