@@ -69,8 +69,12 @@ class AccountRateLimiter:
         rate = rate_for(requests_per_second)
         self._interval_us = rate.permit_interval_us
         self._interval = self._interval_us / 1_000_000
-        self._lease_size = lease_size(self._interval_us)
+        self._lease_size = lease_size(rate)
         self._digest = account_digest(base_url, api_key)
+        self._target = store_target(self.url, self._digest)  # the local file's directory is fixed here
+        self._pid = 0  # the caches below belong to one process: emptied in a forked child
+        self._store: PermitStore | None = None
+        self._leases: dict[str, Lease] = {}
 
     @classmethod
     def from_settings(cls, settings: MaviConnectionSettings) -> AccountRateLimiter:
@@ -133,7 +137,16 @@ class AccountRateLimiter:
 
     def store(self) -> PermitStore:
         """This process's store for this limiter (opened on first use: blocking I/O)."""
-        return open_store(self.url, self._digest)
+        self._own_process()
+        if self._store is None:
+            self._store = open_store(self.url, self._target)
+        return self._store
+
+    def _own_process(self) -> None:
+        """Forget what a parent process cached (its store connection, its leased slots) after a fork."""
+        pid = os.getpid()
+        if pid != self._pid:
+            self._pid, self._store, self._leases = pid, None, {}
 
     def _take_leased(self, key: str) -> float | None:
         """The due moment of a slot this process already reserved for ``key``, if any (no I/O)."""
@@ -157,9 +170,10 @@ class AccountRateLimiter:
 
     def _lease(self, key: str) -> Lease:
         """The slots reserved ahead for ``key`` by this process (shared by every limiter of the process)."""
-        ident = (os.getpid(), store_target(self.url, self._digest), key, self._interval_us)
-        lease = _LEASES.get(ident)
+        self._own_process()
+        lease = self._leases.get(key)
         if lease is None:
             with _LEASES_LOCK:
-                lease = _LEASES.setdefault(ident, Lease())
+                lease = _LEASES.setdefault((self._pid, self._target, key, self._interval_us), Lease())
+            self._leases[key] = lease
         return lease

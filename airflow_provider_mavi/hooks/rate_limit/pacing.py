@@ -20,12 +20,10 @@ from typing import NamedTuple
 #: 1.0 s apart can arrive 0.95 s apart and fall into one window; 10 % gives 100 ms of slack at 1 request/s.
 SAFETY_MARGIN = 1.1
 
-#: How much of a bucket's schedule one store round trip may reserve for this process (see
-#: :func:`lease_size`). At most this span of extra permits can land in any window, which stays well inside
-#: :data:`SAFETY_MARGIN`: 10 ms is under 1 % of a 1.1 s window.
-LEASE_SPAN_SECONDS = 0.01
-#: The most permits one round trip reserves, however high the rate.
-MAX_LEASE = 1000
+#: The share of a window's permits one store round trip may reserve for this process (see
+#: :func:`lease_size`). Slots of a lease taken late can put at most one lease of extra permits into a
+#: window: 2.5 %, well inside :data:`SAFETY_MARGIN`.
+LEASE_SHARE = 0.025
 
 
 class Rate(NamedTuple):
@@ -58,18 +56,18 @@ def rate_for(requests_per_second: float) -> Rate:
     return Rate(max(1, limit), max(1, round(1000 * seconds * SAFETY_MARGIN)))
 
 
-def lease_size(permit_interval_us: int) -> int:
+def lease_size(rate: Rate) -> int:
     """How many consecutive slots one store round trip reserves for this process.
 
-    One at any rate a Mavi account has (intervals of 12 ms and more): every permit is its own reservation,
-    served in arrival order. Only at very high limits (a local emulator, a benchmark) does a process take
-    the next :data:`LEASE_SPAN_SECONDS` of the schedule at once and hand those slots to its own callers, so
-    the store is not paid once per request. Slots the process does not use in time are simply lost: a lease
+    One at any rate a Mavi account has (under 80 per window): every permit is its own reservation, served in
+    arrival order. Only at high limits (a local emulator, a benchmark) does a process take the next
+    :data:`LEASE_SHARE` of a window's slots at once (27.5 ms of the schedule) and hand them to its own
+    callers, so the store is not paid once per request. (A lease is three numbers, whatever its size.) Slots the process does not use in time are simply lost: a lease
     can waste budget, never exceed it.
 
-    :param permit_interval_us: the bucket's permit interval.
+    :param rate: the bucket's rate.
     """
-    return max(1, min(MAX_LEASE, int(LEASE_SPAN_SECONDS * 1_000_000 // permit_interval_us)))
+    return max(1, int(rate.limit * LEASE_SHARE))
 
 
 class Lease:

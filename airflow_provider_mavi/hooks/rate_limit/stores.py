@@ -63,21 +63,20 @@ _LOCK = threading.Lock()
 
 
 def store_target(url: str | None, digest: str) -> str:
-    """What identifies a store in this process: its URL, or the local file's path (no I/O).
+    """What names a store: its URL, or the path of the account's local file (no I/O).
 
     :param url: the connection's ``rate_limit_url``.
-    :param digest: the account's hash (names the local file).
+    :param digest: the account's hash (names the local file, under ``MAVI_RATE_LIMIT_DIR`` as set now).
     """
     return url or str(local_path(digest))
 
 
-def open_store(url: str | None, digest: str) -> PermitStore:
-    """The store of this process for ``url`` (``None``: the local file of the account ``digest``).
+def open_store(url: str | None, target: str) -> PermitStore:
+    """This process's store named ``target`` (:func:`store_target`), opened on first use.
 
-    :param url: the connection's ``rate_limit_url``.
-    :param digest: the account's hash (names the local file).
+    :param url: the connection's ``rate_limit_url``; ``None`` for the local file.
+    :param target: :func:`store_target` of the URL and the account.
     """
-    target = store_target(url, digest)
     key = (os.getpid(), target)
     store = _STORES.get(key)
     if store is not None:

@@ -18,7 +18,7 @@ from airflow_provider_mavi.hooks.rate_limit import (
     store_kind,
 )
 from airflow_provider_mavi.hooks.rate_limit.names import url_password
-from airflow_provider_mavi.hooks.rate_limit.pacing import MAX_LEASE, Lease
+from airflow_provider_mavi.hooks.rate_limit.pacing import Lease
 from airflow_provider_mavi.hooks.rate_limit.postgres_store import libpq_url
 
 KEY = "sk-mavi-unit-SECRET-0001"
@@ -32,10 +32,10 @@ def test_permit_intervals_carry_the_safety_margin():
 
 
 def test_one_slot_per_round_trip_at_any_rate_an_account_has():
-    for rps in (0.1, 1, 2, 10, 50, 90):
-        assert lease_size(rate_for(rps).permit_interval_us) == 1
-    assert lease_size(rate_for(1000).permit_interval_us) == 9  # 10 ms of a 1.1 ms schedule
-    assert lease_size(rate_for(1e9).permit_interval_us) == MAX_LEASE
+    for rps in (0.1, 1, 2, 10, 50, 79):
+        assert lease_size(rate_for(rps)) == 1
+    assert lease_size(rate_for(1000)) == 25  # 2.5 % of a window's 1,000 permits: 27.5 ms of the schedule
+    assert lease_size(rate_for(1e6)) == 25_000
 
 
 def test_a_lease_hands_out_its_slots_in_order_then_runs_dry():
