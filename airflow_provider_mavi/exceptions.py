@@ -1,12 +1,14 @@
 """Errors raised by the Mavi provider.
 
 Every error is a :class:`MaviError`. The class is chosen from the HTTP status and the envelope's ``code``
-(see :func:`airflow_provider_mavi.api.error_from_response`); message text decides only where Mavi gives no
-distinct code and documents an exact message. No error ever carries the API key: messages are built from
+(see :func:`airflow_provider_mavi.envelope.error_from_response`); message text decides only where Mavi gives
+no distinct code and documents an exact message. No error ever carries the API key: messages are built from
 ids, statuses and Mavi's own message, never from request headers.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 CONSOLE_WEBHOOKS_URL = "https://api-platform.memories.ai/webhooks"
 
@@ -20,7 +22,12 @@ class MaviError(Exception):
     :param mavi_message: Mavi's own message (``msg`` or ``message``), verbatim.
     :param outcome_unknown: True when the request may have taken effect although it failed (a timeout or a
         5xx after a job-submitting POST was sent): do not resubmit blindly.
+
+    ``retry_after`` holds the seconds Mavi asked to wait (its ``Retry-After`` header), when it said; the retry
+    engine (:mod:`airflow_provider_mavi.retry`) honours it.
     """
+
+    retry_after: float | None = None
 
     def __init__(
         self,
@@ -61,21 +68,11 @@ class MaviRateLimitError(MaviError):
 
     :param ambiguous: True for the 400 form, which Mavi also sends for a wrong asset id, an asset that is not
         ready, or an unsupported model.
+    :param fields: :class:`MaviError`'s keyword arguments.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        ambiguous: bool = False,
-        status: int | None = None,
-        code: str | int | None = None,
-        mavi_message: str | None = None,
-        outcome_unknown: bool = False,
-    ) -> None:
-        super().__init__(
-            message, status=status, code=code, mavi_message=mavi_message, outcome_unknown=outcome_unknown
-        )
+    def __init__(self, message: str, *, ambiguous: bool = False, **fields: Any) -> None:
+        super().__init__(message, **fields)
         self.ambiguous = ambiguous
 
 
@@ -110,21 +107,11 @@ class MaviAssetFailedError(MaviError):
     """The asset's ``upload_status`` is ``FAILED``: upload the file again.
 
     :param asset_id: the failed asset.
+    :param fields: :class:`MaviError`'s keyword arguments.
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        asset_id: str | None = None,
-        status: int | None = None,
-        code: str | int | None = None,
-        mavi_message: str | None = None,
-        outcome_unknown: bool = False,
-    ) -> None:
-        super().__init__(
-            message, status=status, code=code, mavi_message=mavi_message, outcome_unknown=outcome_unknown
-        )
+    def __init__(self, message: str, *, asset_id: str | None = None, **fields: Any) -> None:
+        super().__init__(message, **fields)
         self.asset_id = asset_id
 
 
@@ -133,22 +120,13 @@ class MaviCallbackError(MaviError):
 
     :param field: the missing or malformed field, as a dotted path (``data.asset_id``), when known.
     :param job_id: the Mavi job id of the callback, when known.
+    :param fields: :class:`MaviError`'s keyword arguments.
     """
 
     def __init__(
-        self,
-        message: str,
-        *,
-        field: str | None = None,
-        job_id: str | None = None,
-        status: int | None = None,
-        code: str | int | None = None,
-        mavi_message: str | None = None,
-        outcome_unknown: bool = False,
+        self, message: str, *, field: str | None = None, job_id: str | None = None, **fields: Any
     ) -> None:
-        super().__init__(
-            message, status=status, code=code, mavi_message=mavi_message, outcome_unknown=outcome_unknown
-        )
+        super().__init__(message, **fields)
         self.field = field
         self.job_id = job_id
 

@@ -41,7 +41,7 @@ from airflow.sdk import (
     task_group,
 )
 
-from airflow_provider_mavi.api import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
+from airflow_provider_mavi.endpoints import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
 from airflow_provider_mavi.operators.mavi import (
     MaviDownloadAssetOperator,
     MaviExtractFramesOperator,

@@ -2,6 +2,7 @@
 
 upload -> extract frames -> download the frames zip and unpack it
        -> transcribe the video (JSON + WebVTT written under the output)
+       -> contact sheet: the frames in a grid with their times, each row's descriptions under it
        -> summary: frame count, segment count, paths and what the run cost
 
 Params (give them with ``airflow dags test mavi_video_pipeline -c '{"video": "..."}'`` or when triggering):
@@ -9,7 +10,8 @@ Params (give them with ``airflow dags test mavi_video_pipeline -c '{"video": "..
 - ``video``: a local path or an object storage URL (``s3://bucket/key.mp4``, ``gs://...``, ``file:///...``).
 - ``model``: the video description model (one of Mavi's supported models).
 - ``output``: where the results go, a local directory or an object storage URL. Each run writes under
-  ``<output>/<run id>/``: ``frames/*.jpg``, ``transcript/<job id>.json`` and ``.vtt``, and ``summary.json``.
+  ``<output>/<run id>/``: ``frames/*.jpg``, ``transcript/<job id>.json`` and ``.vtt``, ``contact_sheet.jpg``
+  and ``summary.json``.
 
 The frames and the transcript are published as Airflow Assets (``mavi_video_frames`` and
 ``mavi_video_transcript``) whose events carry the paths, so other DAGs can be scheduled on them.
@@ -26,7 +28,12 @@ from typing import Any
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 
-from airflow_provider_mavi.api import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
+from airflow_provider_mavi.contact_sheet import (
+    ContactSheetError,
+    read_transcript_segments,
+    write_contact_sheet,
+)
+from airflow_provider_mavi.endpoints import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
 from airflow_provider_mavi.operators.mavi import (
     MaviDownloadAssetOperator,
     MaviExtractFramesOperator,
@@ -123,12 +130,41 @@ def mavi_video_pipeline() -> None:
     described: Any = transcript.output
     downloaded: Any = download.output
 
+    @task
+    def contact_sheet(
+        where: dict[str, str], transcript: dict[str, Any], media: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Write ``contact_sheet.jpg`` next to the frames: the frames in a grid, each with its time, and
+        under each row the descriptions of its time. A sheet that cannot be made (no readable frame) is
+        logged and reported in ``summary.json``; it does not fail the run, whose results are already paid.
+
+        :param where: the run's locations from ``plan``.
+        :param transcript: the transcription result (its ``json_path`` holds the description segments).
+        :param media: the upload's ``media`` XCom (the video's duration, to check the frame times by).
+        """
+        title = f"{storage_path(where['video']).name}: frames and {transcript.get('model')} descriptions"
+        try:
+            return write_contact_sheet(
+                where["frames_dir"],
+                storage_path(where["run_dir"]) / "contact_sheet.jpg",
+                descriptions=read_transcript_segments(transcript["json_path"]),
+                duration_seconds=(media or {}).get("duration_seconds"),
+                title=title,
+            )
+        except ContactSheetError as exc:
+            log.error("no contact sheet: %s", exc)
+            return {"path": None, "error": str(exc)}
+
+    sheet: Any = contact_sheet(where, described, uploaded["media"])
+    downloaded >> sheet
+
     @task(outlets=[FRAMES, TRANSCRIPT])
     def summary(
         where: dict[str, str],
         frames: dict[str, Any],
         transcript: dict[str, Any],
         download: dict[str, Any],
+        sheet: dict[str, Any],
     ) -> dict[str, Any]:
         """Count what landed, add up the cost, write ``summary.json`` and publish the two assets.
 
@@ -136,6 +172,7 @@ def mavi_video_pipeline() -> None:
         :param frames: the extract-frames result.
         :param transcript: the transcription result.
         :param download: the download result.
+        :param sheet: the contact sheet's result (``path`` is None when none could be made).
         """
         frames_dir = storage_path(where["frames_dir"])
         frame_files = sorted(p for p in frames_dir.iterdir() if p.name.lower().endswith((".jpg", ".jpeg")))
@@ -154,6 +191,8 @@ def mavi_video_pipeline() -> None:
             "transcript_json": transcript.get("json_path"),
             "transcript_vtt": transcript.get("vtt_path"),
             "segment_count": transcript.get("segment_count"),
+            "contact_sheet": sheet.get("path"),
+            "contact_sheet_error": sheet.get("error"),
             "model": transcript.get("model"),
             "frames_job_id": frames.get("job_id"),
             "transcript_job_id": transcript.get("job_id"),
@@ -167,6 +206,7 @@ def mavi_video_pipeline() -> None:
             result["transcript_json"],
             result["transcript_vtt"],
         )
+        log.info("contact sheet: %s", result["contact_sheet"] or f"none ({result['contact_sheet_error']})")
         unknown = sorted(name for name, cost in costs.items() if cost is None)
         if unknown:
             log.info("cost: unknown, no price for %s (see those tasks' logs for why)", ", ".join(unknown))
@@ -187,7 +227,7 @@ def mavi_video_pipeline() -> None:
         }
         return result
 
-    summary(where, framed, described, downloaded)
+    summary(where, framed, described, downloaded, sheet)
 
 
 mavi_video_pipeline()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The offline demo behind `make demo`: the Mavi emulator and the webhook bridge on free loopback ports with
 # fresh secrets, a local Airflow home under .demo/, a short sample video, and the example pipeline DAG run
-# with `airflow dags test`. Prints where the frames and the transcript are and what the job would have cost.
+# with `airflow dags test`. Prints where the frames, the transcript and the contact sheet are, and what the job
+# would have cost.
 #
 # Everything it starts is stopped on exit, on failure and on Ctrl-C. Secrets are generated here, handed to
 # the services through the environment (never on a command line), and never printed.
@@ -164,7 +165,8 @@ CONF="$("$PY" -c 'import json, sys; print(json.dumps({"video": sys.argv[1], "mod
 STAMP="$DEMO_DIR/.run-started"
 touch "$STAMP"
 say "running the DAG: airflow dags test mavi_video_pipeline -c '$CONF'"
-say "  (upload -> extract frames -> transcribe -> download frames -> summary; log: $LOGS/dags-test.log)"
+say "  (upload -> extract frames -> transcribe -> download frames -> contact sheet -> summary;"
+say "   log: $LOGS/dags-test.log)"
 if ! "$BIN/airflow" dags test mavi_video_pipeline -c "$CONF" 2>&1 | redact >"$LOGS/dags-test.log"; then
     tail -n 40 "$LOGS/dags-test.log" >&2
     die "the DAG run failed (full log: $LOGS/dags-test.log)"

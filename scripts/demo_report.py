@@ -1,4 +1,4 @@
-"""Print the end of `make demo`: where the frames and the transcript are and what the job would have cost.
+"""Print the end of `make demo`: where the frames, the transcript and the contact sheet are, and the cost.
 
 Usage: ``python scripts/demo_report.py SUMMARY_JSON [EMULATOR_STATS_URL]``. The summary is the one the
 pipeline DAG's ``summary`` task wrote; the emulator's stats (optional) add its own count of jobs and spend.
@@ -32,6 +32,16 @@ def local(path: str | None) -> str:
     return path[len("file://") :] if path.startswith("file://") else path
 
 
+def sheet_line(summary: dict[str, Any]) -> str:
+    """Where the contact sheet is, or why there is none.
+
+    :param summary: the pipeline's ``summary.json``.
+    """
+    if summary.get("contact_sheet"):
+        return f"{local(summary['contact_sheet'])} (the frames with their times and descriptions)"
+    return f"none: {summary.get('contact_sheet_error') or 'the run made no contact sheet'}"
+
+
 def emulator_stats(url: str) -> dict[str, Any] | None:
     """Read the emulator's stats, or ``None`` when it cannot be reached.
 
@@ -55,10 +65,12 @@ def report(summary: dict[str, Any], stats: dict[str, Any] | None) -> list[str]:
     """
     cost = summary.get("cost_usd") or {}
     lines = [
-        "demo: done. The pipeline ran upload -> extract frames -> transcribe -> download -> summary.",
+        "demo: done. The pipeline ran upload -> extract frames -> transcribe -> download -> contact sheet "
+        "-> summary.",
         f"  frames:      {summary.get('frame_count')} JPEGs in {local(summary.get('frames_dir'))}",
         f"  transcript:  {summary.get('segment_count')} segments in {local(summary.get('transcript_json'))}",
         f"               WebVTT: {local(summary.get('transcript_vtt'))}",
+        f"  sheet:       {sheet_line(summary)}",
         f"  summary:     {local(summary.get('run_dir'))}/summary.json",
         f"  cost:        {money(cost.get('total'))} would have been charged by Mavi "
         f"(extract frames {money(cost.get('extract_frames'))}, "

@@ -52,6 +52,25 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--callback-attempts", type=int, default=4, help="deliveries tried per callback")
     serve.add_argument("--callback-backoff", type=float, default=0.5, help="first redelivery delay (doubles)")
     serve.add_argument("--workers", type=int, default=2, help="media worker threads")
+    serve.add_argument(
+        "--split-seconds",
+        type=float,
+        default=60.0,
+        help="/video/split segment length without segment_seconds",
+    )
+    serve.add_argument(
+        "--fetch-max-bytes", type=int, default=256 * 1024 * 1024, help="largest file fetched from a URL"
+    )
+    serve.add_argument("--fetch-timeout", type=float, default=60.0, help="seconds a URL fetch may take")
+    serve.add_argument(
+        "--text-embedding-shape",
+        choices=["array", "plural", "singular"],
+        default="array",
+        help="text embedding answer: array (newest docs), plural or singular (older pages)",
+    )
+    serve.add_argument(
+        "--no-vlm-json-fence", action="store_true", help="Gemini JSON answers without the ```json fence"
+    )
     serve.add_argument("--faults", help="fault configuration as JSON (the body of PUT /_emulator/faults)")
     serve.add_argument(
         "--fault-callback-delay", type=float, metavar="SECONDS", help="delay every callback by SECONDS"
@@ -116,6 +135,11 @@ def _settings(args: argparse.Namespace) -> EmulatorSettings:
         callback_attempts=args.callback_attempts,
         callback_backoff=args.callback_backoff,
         workers=args.workers,
+        split_seconds=args.split_seconds,
+        fetch_max_bytes=args.fetch_max_bytes,
+        fetch_timeout=args.fetch_timeout,
+        text_embedding_shape=args.text_embedding_shape,
+        vlm_json_fence=not args.no_vlm_json_fence,
         faults=_faults(args),
     )
 

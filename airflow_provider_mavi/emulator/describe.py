@@ -1,6 +1,6 @@
 """Text the emulator produces from its measurements, and the token counts reported for it.
 
-The texts say what was measured (brightness, colour shares, change between frames, audio levels). They are
+The texts say what was measured (brightness, colour shares, change between frames). They are
 deterministic for the same input and never pretend to be a model's description or a speech transcript.
 """
 
@@ -9,10 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mavi.emulator.audio import SILENCE_DBFS
-
 if TYPE_CHECKING:
-    from airflow_provider_mavi.emulator.audio import AudioRun
     from airflow_provider_mavi.emulator.media import FrameMeasure
 
 _TOKEN = re.compile(r"\w+|[^\w\s]")
@@ -20,8 +17,8 @@ PROMPT = (
     "Emulator measurement request: for each time segment report mean brightness, the three largest colour "
     "shares and the share of pixels that changed between consecutive sampled frames."
 )
+SUMMARY_MSG = "Summarised by the Mavi emulator from its measurements; no language model was run."
 VIDEO_MSG = "Measured by the Mavi emulator (brightness, colour shares, motion); no vision model was run."
-AUDIO_MSG = "Measured by the Mavi emulator (audio levels and silence); no speech recognition was run."
 
 
 def count_tokens(text: str) -> int:
@@ -32,7 +29,7 @@ def count_tokens(text: str) -> int:
     return len(_TOKEN.findall(text))
 
 
-def _brightness_word(value: float) -> str:
+def brightness_word(value: float) -> str:
     """Name a brightness level.
 
     :param value: mean brightness from 0 to 1.
@@ -46,7 +43,7 @@ def _brightness_word(value: float) -> str:
     return "bright"
 
 
-def _motion_word(value: float) -> str:
+def motion_word(value: float) -> str:
     """Name an amount of change between frames.
 
     :param value: share of pixels that changed, from 0 to 1.
@@ -77,12 +74,12 @@ def describe_segment(start: float, end: float, frames: list[FrameMeasure]) -> st
     motions = [f.motion for f in frames if f.motion is not None]
     if motions:
         motion = sum(motions) / len(motions)
-        moved = f"{round(motion * 100, 1)}% of pixels changed between sampled frames ({_motion_word(motion)})"
+        moved = f"{round(motion * 100, 1)}% of pixels changed between sampled frames ({motion_word(motion)})"
     else:
         moved = "motion not measured (a single frame)"
     return (
         f"Measured {start:.1f}-{end:.1f} s over {len(frames)} frame(s): mean brightness "
-        f"{round(brightness * 100)}% ({_brightness_word(brightness)}); dominant colours {colours}; {moved}."
+        f"{round(brightness * 100)}% ({brightness_word(brightness)}); dominant colours {colours}; {moved}."
     )
 
 
@@ -124,29 +121,3 @@ def prompt_text(measures: list[FrameMeasure]) -> str:
         motion = "none" if m.motion is None else f"{m.motion:.3f}"
         lines.append(f"t={m.time:.2f} brightness={m.brightness:.3f} colours={colours} motion={motion}")
     return "\n".join(lines)
-
-
-def audio_segments(runs: list[AudioRun], speaker: bool) -> list[dict[str, Any]]:
-    """Turn measured audio runs into transcript items that state the levels, not words.
-
-    :param runs: runs of sound and silence.
-    :param speaker: label sound runs with ``SPEAKER_00`` (the emulator cannot tell voices apart).
-    """
-    items = []
-    for run in runs:
-        if run.silent:
-            text = f"[silence: level {run.rms_dbfs} dBFS, below {SILENCE_DBFS} dBFS]"
-        else:
-            text = (
-                f"[sound: level {run.rms_dbfs} dBFS RMS, peak {run.peak_dbfs} dBFS; "
-                "no speech recognition in the emulator]"
-            )
-        items.append(
-            {
-                "start_time": run.start,
-                "end_time": run.end,
-                "text": text,
-                "speaker": ("SPEAKER_00" if not run.silent else None) if speaker else None,
-            }
-        )
-    return items

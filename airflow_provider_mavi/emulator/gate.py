@@ -68,6 +68,18 @@ def authorized(scope: Scope, api_key: str) -> bool:
     return False
 
 
+def root_url(scope: Scope) -> str:
+    """Return ``scheme://host[:port]`` as the client addressed this server (for URLs the answers hand out).
+
+    :param scope: the ASGI scope.
+    """
+    for name, value in scope.get("headers", []):
+        if name == b"host":
+            return f"{scope.get('scheme', 'http')}://{value.decode('latin-1')}"
+    server = scope.get("server") or ("127.0.0.1", 80)
+    return f"{scope.get('scheme', 'http')}://{server[0]}:{server[1]}"
+
+
 def reset_connection(send: Send) -> bool:
     """Abort the TCP connection under ``send`` with an RST.
 
@@ -106,6 +118,7 @@ async def gate(state: EmulatorState, app: ASGIApp, scope: Scope, receive: Receiv
         await app(scope, receive, send)
         return
     state.stats.count_request(endpoint)
+    state.root_url = root_url(scope)
     if endpoint != "UPLOAD signed-url" and not authorized(scope, state.settings.api_key):
         await envelope.error(401, envelope.UNAUTHORIZED_MSG)(scope, receive, send)
         return

@@ -145,7 +145,7 @@ def sample_frames(path: Path, interval: float) -> Iterator[tuple[float, Image.Im
                 next_time += interval
 
 
-class _Measurer:
+class Measurer:
     """Measures frames one after another (motion needs the previous one)."""
 
     def __init__(self) -> None:
@@ -193,7 +193,7 @@ def extract_frames(path: Path, out_dir: Path, interval: float, quality: int = 85
     :raises MediaError: when the video cannot be decoded.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    measurer = _Measurer()
+    measurer = Measurer()
     frames: list[FrameFile] = []
     try:
         for index, (time, image) in enumerate(sample_frames(path, interval)):
@@ -224,7 +224,7 @@ def measure_frames(path: Path, interval: float) -> list[FrameMeasure]:
     :param interval: seconds between measured frames.
     :raises MediaError: when the video cannot be decoded.
     """
-    measurer = _Measurer()
+    measurer = Measurer()
     try:
         measures = [measurer.measure(time, image) for time, image in sample_frames(path, interval)]
     except (av.FFmpegError, IndexError, ValueError) as exc:

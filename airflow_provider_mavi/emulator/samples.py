@@ -1,6 +1,15 @@
-"""Deterministic sample media: a real H.264 MP4 with moving coloured shapes and a tone track.
+"""Deterministic sample media: a real H.264 MP4 with moving coloured shapes, scene cuts and a tone track.
 
 Used by the tests, the demo, the benchmarks and users' own DAG tests. Needs PyAV and Pillow only (no numpy).
+
+The known pattern, so measurements have something real to find:
+
+- **Scenes**: the background changes abruptly every :data:`SCENE_SECONDS` (2 s), cycling through three
+  palettes (dark blue, light ochre, green): cuts at 2 s, 4 s, 6 s, ... The moving red box, blue disc and
+  white progress bar run on across the cuts.
+- **Audio** (16 kHz mono AAC), a 6-second cycle repeated: a 220 Hz tone ("voice A") 0-1.5 s, silence
+  1.5-2 s, an 880 Hz tone ("voice B") 2-3.5 s, silence 3.5-4 s, 220 Hz again 4-5.5 s, silence 5.5-6 s.
+  :data:`AUDIO_PATTERN` holds it.
 """
 
 from __future__ import annotations
@@ -22,13 +31,24 @@ if TYPE_CHECKING:
     from av.container import OutputContainer
 
 AUDIO_RATE = 16000
-TONE_HZ = 440.0
-#: Every third second of the tone track is silent, so audio measurements have something to find.
-SILENT_SECOND_EVERY = 3
+#: One cycle of the tone track: (start s, end s, frequency Hz or None for silence). It repeats every 6 s.
+AUDIO_PATTERN: tuple[tuple[float, float, float | None], ...] = (
+    (0.0, 1.5, 220.0),
+    (1.5, 2.0, None),
+    (2.0, 3.5, 880.0),
+    (3.5, 4.0, None),
+    (4.0, 5.5, 220.0),
+    (5.5, 6.0, None),
+)
+AUDIO_CYCLE_SECONDS = 6.0
+TONE_AMPLITUDE = 8000
+#: Seconds between scene cuts (the background palette changes).
+SCENE_SECONDS = 2.0
 
 
 def _draw_frame(index: int, fps: float, width: int, height: int) -> Image.Image:
-    """Draw one frame: a background whose colour drifts, a red box moving right, a blue disc moving down.
+    """Draw one frame: a background whose colour drifts and cuts to another palette every
+    :data:`SCENE_SECONDS`, a red box moving right, a blue disc moving down.
 
     :param index: frame number, from 0.
     :param fps: frames per second of the video.
@@ -37,7 +57,7 @@ def _draw_frame(index: int, fps: float, width: int, height: int) -> Image.Image:
     """
     t = index / fps
     shade = int(40 + 30 * (1 + math.sin(t / 2.0)))
-    image = Image.new("RGB", (width, height), (shade // 3, shade // 2, shade))
+    image = Image.new("RGB", (width, height), _background(int(t / SCENE_SECONDS + 1e-9) % 3, shade))
     draw = ImageDraw.Draw(image)
     box = max(4, min(width, height) // 4)
     x = int((t * width / 4) % max(1, width - box))
@@ -53,11 +73,31 @@ def _draw_frame(index: int, fps: float, width: int, height: int) -> Image.Image:
     return image
 
 
+def _background(scene: int, shade: int) -> tuple[int, int, int]:
+    """Return the background colour of a scene (three palettes, far enough apart to be real cuts).
+
+    :param scene: the palette, 0 to 2.
+    :param shade: a slowly drifting level from 40 to 100.
+    """
+    if scene == 0:
+        return (shade // 3, shade // 2, shade)  # dark blue
+    if scene == 1:
+        return (200 - shade // 2, 170 - shade // 2, 90)  # light ochre
+    return (30, 120 + shade // 2, 60)  # green
+
+
 @functools.cache
-def _tone_second() -> bytes:
-    """Return one second of the 440 Hz tone as signed 16-bit mono PCM (it repeats exactly every second)."""
-    values = [int(8000 * math.sin(2 * math.pi * TONE_HZ * n / AUDIO_RATE)) for n in range(AUDIO_RATE)]
-    return struct.pack(f"<{AUDIO_RATE}h", *values)
+def _cycle() -> bytes:
+    """Return one cycle of :data:`AUDIO_PATTERN` as signed 16-bit mono PCM (it repeats exactly)."""
+    values: list[int] = []
+    for start, end, hz in AUDIO_PATTERN:
+        first, last = round(start * AUDIO_RATE), round(end * AUDIO_RATE)
+        if hz is None:
+            values.extend([0] * (last - first))
+        else:
+            step = 2 * math.pi * hz / AUDIO_RATE
+            values.extend(int(TONE_AMPLITUDE * math.sin(step * (n - first))) for n in range(first, last))
+    return struct.pack(f"<{len(values)}h", *values)
 
 
 def _tone_samples(start: int, count: int) -> bytes:
@@ -66,16 +106,14 @@ def _tone_samples(start: int, count: int) -> bytes:
     :param start: index of the first sample.
     :param count: number of samples.
     """
-    tone = _tone_second()
+    cycle = _cycle()
+    length = len(cycle) // 2
     out = bytearray()
     n = start
     while n < start + count:
-        second, offset = divmod(n, AUDIO_RATE)
-        take = min(AUDIO_RATE - offset, start + count - n)
-        if second % SILENT_SECOND_EVERY == SILENT_SECOND_EVERY - 1:
-            out += bytes(2 * take)
-        else:
-            out += tone[2 * offset : 2 * (offset + take)]
+        offset = n % length
+        take = min(length - offset, start + count - n)
+        out += cycle[2 * offset : 2 * (offset + take)]
         n += take
     return bytes(out)
 
@@ -111,14 +149,16 @@ def make_sample_video(
     *,
     audio: bool = True,
 ) -> Path:
-    """Write a deterministic H.264 MP4 with moving coloured shapes (and a 440 Hz tone track).
+    """Write a deterministic H.264 MP4 with moving coloured shapes, scene cuts and a tone track.
+
+    The pattern is in the module's docstring.
 
     :param path: where to write the file (parent folders are created).
     :param seconds: length of the video in seconds.
     :param width: frame width in pixels (rounded down to an even number).
     :param height: frame height in pixels (rounded down to an even number).
     :param fps: frames per second.
-    :param audio: add the AAC tone track (silent every third second).
+    :param audio: add the AAC tone track (two tones and silences, :data:`AUDIO_PATTERN`).
     :return: the path written.
     """
     if seconds <= 0 or width < 16 or height < 16 or fps <= 0:

@@ -32,6 +32,13 @@ class EmulatorSettings:
     :param callback_backoff: seconds before the first redelivery; doubled each time.
     :param callback_timeout: seconds a webhook may take to answer before the attempt counts as failed.
     :param workers: threads doing media work.
+    :param split_seconds: segment length of ``/video/split`` when the request gives no ``segment_seconds``.
+    :param fetch_max_bytes: the largest file fetched from a URL (speech-to-text, VLM).
+    :param fetch_timeout: seconds a URL fetch may take.
+    :param text_embedding_shape: ``array`` (newest docs: ``data`` is ``[{embedding}]``), ``plural``
+        (``data.embedding`` for one input, ``data.embeddings`` for several) or ``singular`` (oldest:
+        ``data.embedding``; a list of vectors for several inputs).
+    :param vlm_json_fence: wrap Gemini's JSON answers in a Markdown ``json`` fence, as Gemini does.
     :param faults: initial fault configuration (see :mod:`airflow_provider_mavi.emulator.faults`).
     """
 
@@ -51,6 +58,11 @@ class EmulatorSettings:
     callback_backoff: float = 0.5
     callback_timeout: float = 10.0
     workers: int = 2
+    split_seconds: float = 60.0
+    fetch_max_bytes: int = 256 * 1024 * 1024
+    fetch_timeout: float = 60.0
+    text_embedding_shape: Literal["array", "plural", "singular"] = "array"
+    vlm_json_fence: bool = True
     faults: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -63,6 +75,10 @@ class EmulatorSettings:
             raise ValueError("rate_limit_style must be 400 or 429")
         if self.qps <= 0 or self.frame_interval <= 0 or self.segment_seconds <= 0:
             raise ValueError("qps, frame_interval and segment_seconds must be positive")
+        if self.split_seconds < 1 or self.fetch_max_bytes < 1 or self.fetch_timeout <= 0:
+            raise ValueError("split_seconds must be at least 1; fetch_max_bytes and fetch_timeout positive")
+        if self.text_embedding_shape not in ("array", "plural", "singular"):
+            raise ValueError("text_embedding_shape must be 'array', 'plural' or 'singular'")
         if self.callback_attempts < 1 or self.workers < 1:
             raise ValueError("callback_attempts and workers must be at least 1")
         FaultInjector().configure(self.faults)  # raises FaultConfigError (a ValueError) naming the problem

@@ -24,13 +24,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-FRAMES_USD_PER_SECOND = 0.01
-AUDIO_USD_PER_SECOND = 0.001
-AUDIO_SPEAKER_USD_PER_SECOND = 0.002
-INPUT_USD_PER_TOKEN = 0.45 / 1_000_000
-OUTPUT_USD_PER_TOKEN = 3.75 / 1_000_000
-DOWNLOAD_USD_PER_BYTE = 0.12 / 1_000_000_000
-
 
 class EmulatorState:
     """The account: settings, assets, counters, faults, limiter, worker pool and callback sender.
@@ -56,6 +49,7 @@ class EmulatorState:
         self.webhook_url: str | None = settings.webhook_url
         self.executor = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="mavi-emulator")
         self.sender = CallbackSender(settings, self.stats, lambda: self.webhook_url)
+        self.root_url = "http://127.0.0.1"  # as the last API request addressed this server (gate.py)
         self.signed_uploads: dict[str, tuple[str, float]] = {}  # token -> (asset id, monotonic expiry)
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -89,6 +83,14 @@ class EmulatorState:
         """
         remaining = self.remaining_usd()
         return remaining is None or (remaining > 0 and remaining >= cost)
+
+    def charge(self, job: dict[str, Any], cost: float) -> None:
+        """Add a job's cost to the account's spend and to the job's ``cost_usd``.
+
+        :param job: the job's stats record.
+        :param cost: dollars (0 for endpoints whose price is not documented).
+        """
+        self.stats.spend(cost, job)
 
     async def close(self) -> None:
         """Stop background work, the HTTP client and the pool; remove a temporary data folder."""

@@ -42,20 +42,22 @@ class Stats:
         with self._lock:
             self.rate_limited[endpoint] += 1
 
-    def add_job(self, job_id: str, kind: str, asset_id: str, **extra: Any) -> dict[str, Any]:
-        """Record an accepted job and return its (mutable) record.
+    def add_job(self, job_id: str, kind: str, asset_id: str | None, **extra: Any) -> dict[str, Any]:
+        """Record an accepted job (async, or a paid sync call) and return its (mutable) record.
 
-        :param job_id: Mavi's ``task_id``.
-        :param kind: ``extract_frames``, ``transcribe_video`` or ``transcribe_audio``.
-        :param asset_id: the asset it works on.
-        :param extra: more fields for the record (model, speaker).
+        :param job_id: Mavi's ``task_id`` (sync calls get one too, for the stats only).
+        :param kind: the job kind, e.g. ``extract_frames`` or ``transcribe_audio_sync``.
+        :param asset_id: the (first) asset it works on; ``None`` for a URL or text source.
+        :param extra: more fields for the record (``asset_ids``, model, speaker, ...).
         """
         record = {
             "job_id": job_id,
             "kind": kind,
             "asset_id": asset_id,
+            "asset_ids": [asset_id] if asset_id else [],
             "submitted_at": utc_now(),
             "state": "running",
+            "cost_usd": 0.0,
             **extra,
         }
         with self._lock:
@@ -73,25 +75,29 @@ class Stats:
             if answer is not None:
                 self.callback_answers[str(answer)] += 1
 
-    def spend(self, usd: float) -> None:
-        """Add to the account's spend.
+    def spend(self, usd: float, job: dict[str, Any] | None = None) -> None:
+        """Add to the account's spend (and to a job's ``cost_usd``).
 
         :param usd: dollars.
+        :param job: the job it is for, if any.
         """
         with self._lock:
             self.spend_usd += usd
+            if job is not None:
+                job["cost_usd"] = round(job["cost_usd"] + usd, 6)
 
     def snapshot(self) -> dict[str, Any]:
         """Return every counter as JSON."""
         with self._lock:
             by_asset: dict[str, dict[str, int]] = {}
             for job in self.jobs:
-                kinds = by_asset.setdefault(job["asset_id"], {})
-                kinds[job["kind"]] = kinds.get(job["kind"], 0) + 1
+                for asset_id in job["asset_ids"]:
+                    kinds = by_asset.setdefault(asset_id, {})
+                    kinds[job["kind"]] = kinds.get(job["kind"], 0) + 1
             return {
                 "requests": dict(self.requests),
                 "rate_limited": dict(self.rate_limited),
-                "jobs": [dict(job) for job in self.jobs],
+                "jobs": [{**job, "asset_ids": list(job["asset_ids"])} for job in self.jobs],
                 "jobs_by_asset": by_asset,
                 "callbacks": dict(self.callbacks),
                 "callback_answers": dict(self.callback_answers),

@@ -61,6 +61,10 @@ class Asset:
         self.upload_status = status
         self.modify_time = epoch_ms()
 
+    def record(self) -> dict[str, Any]:
+        """Return the asset as split and edit callbacks show it (``file_size`` an integer there)."""
+        return {**self.metadata(), "file_size": self.file_size}
+
     def metadata(self) -> dict[str, Any]:
         """Return the metadata entry exactly as Mavi documents it (sizes and times as strings)."""
         return {
@@ -99,8 +103,31 @@ class AssetStore:
 
     def new_task_id(self) -> str:
         """Return a new async task id: 32 lower-case hex characters."""
+        return f"{self.new_task_id_int():032x}"
+
+    def new_task_id_int(self) -> int:
+        """Return 128 random bits (seeded): a task id, or a UUID for answers that carry one."""
         with self._lock:
-            return f"{self._rng.getrandbits(128):032x}"
+            return self._rng.getrandbits(128)
+
+    def create(self, original_filename: str, extension: str, **fields: Any) -> Asset:
+        """Register a new ``re_`` asset whose bytes will live in the uploads folder.
+
+        :param original_filename: the name without its extension.
+        :param extension: the lower-case extension (may be empty).
+        :param fields: more :class:`Asset` fields (``upload_status``, ``duration``, ...).
+        """
+        asset_id = f"re_{self.new_digits()}"
+        path = self.uploads / (f"{asset_id}.{extension}" if extension else asset_id)
+        return self.add(
+            Asset(
+                asset_id=asset_id,
+                original_filename=original_filename,
+                extension=extension,
+                path=path,
+                **fields,
+            )
+        )
 
     def add(self, asset: Asset) -> Asset:
         """Register an asset.

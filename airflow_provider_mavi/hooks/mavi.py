@@ -1,9 +1,11 @@
-"""``MaviHook``: one thin method per Mavi endpoint, a blocking client (``requests``) and an async one
-(``httpx``) over the same pure helpers of :mod:`airflow_provider_mavi.api`.
+"""``MaviHook``: ``call(endpoint, **params)`` / ``acall`` for any endpoint of the catalogue, and one-line
+named methods for the endpoints the provider uses.
 
-I/O only: URLs, envelopes, error mapping and the retry decision live in ``api``; streaming in ``transfer``;
-the account-wide rate limit in ``rate_limit``. The API key goes only into the ``Authorization`` header of
-requests to Mavi: never into a log line, an exception, a repr, or a request to a signed URL.
+I/O only. What an endpoint is lives in :mod:`airflow_provider_mavi.endpoints`; building a request and
+reading its answer in :mod:`airflow_provider_mavi.exchange` (pure, shared by both clients); sending it, with
+retries and the rate limit, in :mod:`airflow_provider_mavi.hooks.dispatch`; streaming in ``hooks/transfer``.
+The API key goes only into the ``Authorization`` header of requests to Mavi: never into a log line, an
+exception, a repr, or a request to a signed URL.
 """
 
 from __future__ import annotations
@@ -12,47 +14,28 @@ import asyncio
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 import requests
 from airflow.sdk import BaseHook, ObjectStoragePath
 
-from airflow_provider_mavi import __version__
-from airflow_provider_mavi.api import (
+from airflow_provider_mavi.endpoints import (
     DEFAULT_BASE_URL,
     DEFAULT_VIDEO_MODEL,
-    UPLOAD_STATUS_FAILED,
-    UPLOAD_STATUS_READY,
-    Call,
-    RetryPolicy,
-    TransportFailure,
-    auth_headers,
-    check_asset_id,
-    check_signed_url,
-    delete_call,
-    download_call,
-    download_filename,
-    error_from_response,
-    extract_frames_call,
-    final_error,
-    find_resource,
-    interpret_answer,
-    is_json_content_type,
-    join_url,
-    looks_like_error_envelope,
-    metadata_call,
-    metadata_resources,
-    parse_retry_after,
-    require_str,
-    retry_delay,
-    signed_url_call,
-    transcribe_audio_body,
-    transcribe_audio_call,
-    transcribe_video_body,
-    transcribe_video_call,
-    transport_error,
-    upload_call,
+    DELETE,
+    DOWNLOAD,
+    EXTRACT_FRAMES,
+    METADATA,
+    SIGNED_UPLOAD_POST,
+    SIGNED_UPLOAD_PUT,
+    SIGNED_URL,
+    TRANSCRIBE_AUDIO,
+    TRANSCRIBE_VIDEO,
+    UPLOAD,
+    Endpoint,
+    FileBody,
+    Kind,
 )
 from airflow_provider_mavi.exceptions import (
     MaviAssetFailedError,
@@ -61,6 +44,9 @@ from airflow_provider_mavi.exceptions import (
     MaviNotFoundError,
     MaviTimeoutError,
 )
+from airflow_provider_mavi.exchange import error_in_file, prepare
+from airflow_provider_mavi.filenames import download_filename
+from airflow_provider_mavi.hooks import dispatch
 from airflow_provider_mavi.hooks.rate_limit import AccountRateLimiter
 from airflow_provider_mavi.hooks.settings import (
     DEFAULT_REQUESTS_PER_SECOND,
@@ -72,27 +58,18 @@ from airflow_provider_mavi.hooks.transfer import (
     CHUNK_SIZE,
     AtomicWriter,
     Location,
-    MultipartFileBody,
     Progress,
-    RawFileBody,
     UploadSource,
+    copy_download,
     resolve_target,
     upload_source,
 )
-from airflow_provider_mavi.hooks.transport import (
-    RedactQueryFilter,
-    content_length,
-    describe,
-    httpx_failure,
-    read_limited,
-    requests_failure,
-    scrub,
-    source_changed,
-    ssl_context,
-)
+from airflow_provider_mavi.hooks.transport import RedactQueryFilter, content_length, describe, ssl_context
+from airflow_provider_mavi.readiness import asset_status, poll_delay
+from airflow_provider_mavi.retry import RetryPolicy
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from airflow_provider_mavi.exchange import Request
 
 __all__ = [
     "DEFAULT_REQUESTS_PER_SECOND",
@@ -103,12 +80,10 @@ __all__ = [
     "settings_from_connection",
 ]
 
-USER_AGENT = f"airflow-provider-mavi/{__version__}"
+T = TypeVar("T")
+
 #: Files larger than this go through the two-step signed-URL upload (``upload_file(method="auto")``).
 DEFAULT_SIGNED_UPLOAD_THRESHOLD = 64 * 1024 * 1024
-#: How much of an unexpected JSON or error body is read at most.
-MAX_ERROR_BODY = 1024 * 1024
-SIGNED_URL_PATH = "<signed upload URL>"  # stands for the URL in messages: the URL itself is a secret
 
 logging.getLogger("urllib3.connectionpool").addFilter(RedactQueryFilter())
 
@@ -124,7 +99,7 @@ class MaviHook(BaseHook):
     :param signed_upload_threshold: files larger than this many bytes use the signed-URL upload.
     :param signed_upload_method: ``POST`` sends the documented multipart form (field ``file``) to the signed
         URL; ``PUT`` sends the raw bytes (for storage that signs PUT URLs).
-    :param retry_policy: a full :class:`~airflow_provider_mavi.api.RetryPolicy` (overrides the two above).
+    :param retry_policy: a full :class:`~airflow_provider_mavi.retry.RetryPolicy` (overrides the two above).
     """
 
     conn_name_attr = "mavi_conn_id"
@@ -189,9 +164,7 @@ class MaviHook(BaseHook):
     def get_conn(self) -> requests.Session:
         """The pooled ``requests`` session of this hook (no credentials stored on it)."""
         if self._session is None:
-            session = requests.Session()
-            session.headers["User-Agent"] = USER_AGENT
-            self._session = session
+            self._session = requests.Session()
         return self._session
 
     def _rate_limiter(self, settings: MaviConnectionSettings) -> AccountRateLimiter:
@@ -201,19 +174,181 @@ class MaviHook(BaseHook):
             )
         return self._limiter
 
+    def _async_client(self, settings: MaviConnectionSettings) -> httpx.AsyncClient:
+        """A client for one async call (never shared across event loops)."""
+        timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, dispatch.CONNECT_TIMEOUT))
+        return httpx.AsyncClient(timeout=timeout, follow_redirects=True, verify=ssl_context())
+
     def test_connection(self) -> tuple[bool, str]:
-        """Check the key with a cheap authenticated call: metadata of an asset that does not exist."""
+        """Check the key with one cheap authenticated request (no retry): the metadata of an asset that does
+        not exist. Mavi's "Asset not found" proves the key got past authentication."""
         try:
-            self._send(metadata_call("re_0"), attempts=1)
+            self.call(METADATA, asset_id="re_0", attempts=1)
         except MaviNotFoundError as error:
-            if error.status == 400:  # Mavi's own "Asset not found": the key got past authentication
+            if error.status == 400:
                 return True, "Connection OK: Mavi accepted the API key."
             return False, str(error)
         except (MaviError, ValueError) as error:
             return False, str(error)
         return True, "Connection OK: Mavi accepted the API key."
 
+    # ------------------------------------------------------------------------------------ any endpoint
+
+    def call(self, endpoint: Endpoint[T], /, *, attempts: int | None = None, **params: Any) -> T:
+        """Call any endpoint of the catalogue and return its result value (a job's is its job id).
+
+        Bad parameters raise ``ValueError`` or ``TypeError`` before anything is sent.
+
+        :param endpoint: the catalogue entry, e.g. ``endpoints.EXTRACT_FRAMES``.
+        :param attempts: attempts in all for this call instead of the hook's policy (``1``: no retry).
+        :param params: the endpoint's parameters (path parameters and body fields; ``source`` for an upload).
+        """
+        if endpoint.kind is Kind.DOWNLOAD:
+            raise ValueError(f"{endpoint.name} answers with a file: use download_asset(asset_id, path)")
+        return self._send(self._prepare(endpoint, params), attempts=attempts)
+
+    async def acall(self, endpoint: Endpoint[T], /, *, attempts: int | None = None, **params: Any) -> T:
+        """Async twin of :meth:`call` for JSON calls and job submits (for triggers).
+
+        :param endpoint: the catalogue entry.
+        :param attempts: attempts in all for this call instead of the hook's policy.
+        :param params: the endpoint's parameters.
+        """
+        if endpoint.kind in (Kind.UPLOAD, Kind.DOWNLOAD):
+            raise ValueError(f"{endpoint.name} streams a file: use upload_file or download_asset")
+        settings = await self.aget_settings()
+        request = self._prepare(endpoint, params)
+        if self._limiter is None or ssl_context.cache_info().currsize == 0:  # first use: file and CA I/O
+            await asyncio.to_thread(lambda: (self._rate_limiter(settings), ssl_context()))
+        async with self._async_client(settings) as client:
+            return await dispatch.asend(
+                client,
+                self._rate_limiter(settings),
+                request,
+                policy=self._policy(attempts),
+                log=self.log,
+            )
+
+    def _policy(self, attempts: int | None) -> RetryPolicy:
+        return self.retry_policy if attempts is None else self.retry_policy.with_attempts(attempts)
+
+    def _prepare(self, endpoint: Endpoint[Any], params: dict[str, Any]) -> Request:
+        """The request of one call (the settings must have been read: ``get_settings``/``aget_settings``)."""
+        settings = self.get_settings()
+        source = params.get("source")
+        if isinstance(endpoint.body, FileBody) and not isinstance(source, (UploadSource, type(None))):
+            params = {**params, "source": upload_source(source)}
+        return prepare(endpoint, params, base_url=settings.base_url, api_key=settings.api_key)
+
+    def _send(
+        self,
+        request: Request,
+        *,
+        attempts: int | None = None,
+        progress: Progress | None = None,
+        keep_file: bool = False,
+    ) -> Any:
+        settings = self.get_settings()
+        return dispatch.send(
+            self.get_conn(),
+            self._rate_limiter(settings),
+            settings.timeout,
+            request,
+            policy=self._policy(attempts),
+            log=self.log,
+            progress=progress,
+            keep_file=keep_file,
+        )
+
     # ------------------------------------------------------------------------------------ endpoints
+
+    def get_asset_metadata(self, asset_id: str) -> list[dict[str, Any]]:
+        """``GET /{asset_id}/metadata``: the ``resource`` entries (one per asset, or per frame of an ``im_``).
+
+        :param asset_id: the asset.
+        """
+        return self.call(METADATA, asset_id=asset_id)
+
+    async def aget_asset_metadata(self, asset_id: str) -> list[dict[str, Any]]:
+        """Async twin of :meth:`get_asset_metadata` (for triggers).
+
+        :param asset_id: the asset.
+        """
+        return await self.acall(METADATA, asset_id=asset_id)
+
+    def delete_asset(self, asset_id: str) -> None:
+        """``DELETE /{asset_id}`` (irreversible).
+
+        :param asset_id: the asset.
+        """
+        self.call(DELETE, asset_id=asset_id)
+        self.log.info("Deleted asset %s", asset_id)
+
+    def extract_frames(self, asset_id: str) -> str:
+        """Submit frame extraction ($0.01 per second of video); return the job id.
+
+        :param asset_id: a ready video asset.
+        """
+        return self._submitted(self.call(EXTRACT_FRAMES, asset_id=asset_id), "frame extraction", asset_id)
+
+    def transcribe_video(self, asset_id: str, model: str = DEFAULT_VIDEO_MODEL) -> str:
+        """Submit an async video description; return the job id. An unknown model is refused before sending.
+
+        :param asset_id: a ready video asset.
+        :param model: one of :data:`~airflow_provider_mavi.endpoints.SUPPORTED_VIDEO_MODELS`.
+        """
+        job_id = self.call(TRANSCRIBE_VIDEO, asset_id=asset_id, model=model)
+        return self._submitted(job_id, f"video description with {model}", asset_id)
+
+    def transcribe_audio(self, asset_id: str, speaker: bool = False) -> str:
+        """Submit an async Whisper transcription; return the job id.
+
+        :param asset_id: a ready audio or video asset.
+        :param speaker: label speakers (doubles the price).
+        """
+        job_id = self.call(TRANSCRIBE_AUDIO, asset_id=asset_id, speaker=speaker)
+        return self._submitted(job_id, f"audio transcription (speaker={speaker})", asset_id)
+
+    def _submitted(self, job_id: str, what: str, asset_id: str) -> str:
+        self.log.info("Submitted %s of %s: job %s", what, asset_id, job_id)
+        return job_id
+
+    def wait_for_asset_ready(
+        self, asset_id: str, timeout: float = 600, poll_interval: float = 2
+    ) -> dict[str, Any]:
+        """Poll the metadata until the asset is ready (``SUCCESS``; for an ``im_`` group: every frame);
+        return its metadata entry (``{asset_id, frames}`` for a group).
+
+        :param asset_id: the asset.
+        :param timeout: seconds to wait in all.
+        :param poll_interval: seconds before the second poll; later polls wait a little longer each time
+            (never less than one permit of the rate limit).
+        """
+        deadline = time.monotonic() + timeout
+        polls = 0
+        while True:
+            status = asset_status(self.get_asset_metadata(asset_id), asset_id)
+            polls += 1
+            if status.ready:
+                return status.entry
+            if status.failed:
+                raise MaviAssetFailedError(
+                    f"Mavi could not process the upload of asset {asset_id} (upload_status FAILED): "
+                    "upload the file again.",
+                    asset_id=asset_id,
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise MaviTimeoutError(
+                    f"Asset {asset_id} was not ready after {timeout:g} s "
+                    f"(last upload_status: {status.status})."
+                )
+            rate = self.get_settings().max_requests_per_second
+            delay = min(poll_delay(poll_interval, polls, requests_per_second=rate), remaining)
+            self.log.info("Asset %s is %s; checking again in %.1f s", asset_id, status.status, delay)
+            time.sleep(delay)
+
+    # ------------------------------------------------------------------------------------ transfers
 
     def upload_file(
         self,
@@ -236,82 +371,16 @@ class MaviHook(BaseHook):
             "Uploading %s (%d bytes) to Mavi%s", src.name, src.size, " via a signed URL" if signed else ""
         )
         if signed:
-            asset_id = self._upload_signed(src, progress)
+            ticket = self.call(SIGNED_URL, original_filename=src.name)
+            self.log.info("Got a signed upload URL for asset %s", ticket.asset_id)
+            endpoint = SIGNED_UPLOAD_PUT if self.signed_upload_method == "PUT" else SIGNED_UPLOAD_POST
+            self._send(self._prepare(endpoint, {"signed_url": ticket.url, "source": src}), progress=progress)
+            asset_id = ticket.asset_id
         else:
-            call = upload_call()
-            _, data = self._send(call, body=lambda: MultipartFileBody(src, progress=progress))
-            asset_id = require_str(data, "asset_id", call=call)
+            asset_id = self._send(self._prepare(UPLOAD, {"source": src}), progress=progress)
         progress.finish()
         self.log.info("Uploaded %s as asset %s", src.name, asset_id)
-        return asset_id
-
-    def _upload_signed(self, src: UploadSource, progress: Progress) -> str:
-        call = signed_url_call()
-        _, data = self._send(call, json_body={"original_filename": src.name})
-        asset_id = require_str(data, "asset_id", call=call)
-        signed_url = check_signed_url(require_str(data, "signed_url", call=call))
-        self.log.info("Got a signed upload URL for asset %s", asset_id)
-        body: Callable[[], MultipartFileBody | RawFileBody]
-        if self.signed_upload_method == "PUT":
-            body = lambda: RawFileBody(src, progress=progress)  # noqa: E731
-        else:
-            body = lambda: MultipartFileBody(src, progress=progress)  # noqa: E731
-        self._send(
-            Call(self.signed_upload_method, SIGNED_URL_PATH, idempotent=True),
-            url=signed_url,
-            body=body,
-            authenticate=False,
-            envelope=False,
-        )
-        return asset_id
-
-    def get_asset_metadata(self, asset_id: str) -> list[dict[str, Any]]:
-        """``GET /{asset_id}/metadata``: the ``resource`` entries (one per asset, or per frame of an ``im_``).
-
-        :param asset_id: the asset.
-        """
-        call = metadata_call(asset_id)
-        _, data = self._send(call)
-        return metadata_resources(data, call=call)
-
-    async def aget_asset_metadata(self, asset_id: str) -> list[dict[str, Any]]:
-        """Async twin of :meth:`get_asset_metadata` (for triggers).
-
-        :param asset_id: the asset.
-        """
-        call = metadata_call(asset_id)
-        data = await self._asend(call)
-        return metadata_resources(data, call=call)
-
-    def wait_for_asset_ready(
-        self, asset_id: str, timeout: float = 600, poll_interval: float = 2
-    ) -> dict[str, Any]:
-        """Poll the metadata until ``upload_status`` is ``SUCCESS``; return that asset's entry.
-
-        :param asset_id: the asset.
-        :param timeout: seconds to wait in all.
-        :param poll_interval: seconds between polls (the rate limit applies as well).
-        """
-        deadline = time.monotonic() + timeout
-        status: object = None
-        while True:
-            entry = find_resource(self.get_asset_metadata(asset_id), asset_id)
-            status = entry.get("upload_status") if entry else None
-            if entry is not None and status == UPLOAD_STATUS_READY:
-                return entry
-            if status == UPLOAD_STATUS_FAILED:
-                raise MaviAssetFailedError(
-                    f"Mavi could not process the upload of asset {asset_id} (upload_status FAILED): "
-                    "upload the file again.",
-                    asset_id=asset_id,
-                )
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise MaviTimeoutError(
-                    f"Asset {asset_id} was not ready after {timeout:g} s (last upload_status: {status})."
-                )
-            self.log.info("Asset %s is %s; checking again in %.0f s", asset_id, status, poll_interval)
-            time.sleep(min(poll_interval, remaining))
+        return str(asset_id)
 
     def download_asset(self, asset_id: str, destination: Location) -> str | ObjectStoragePath:
         """Stream an asset to a file; return the path written.
@@ -323,20 +392,23 @@ class MaviHook(BaseHook):
         :param asset_id: the asset (``im_`` ids download as a zip of frames).
         :param destination: a local path, an ``ObjectStoragePath`` or a ``scheme://`` URL string.
         """
-        call = download_call(asset_id)
-        response, _ = self._send(call, stream=True, headers={"Accept-Encoding": "identity"})
+        request = self._prepare(DOWNLOAD, {"asset_id": asset_id})
+        response: requests.Response = self._send(request, keep_file=True)
         with response:
             headers = response.headers
-            filename = download_filename(
-                headers.get("Content-Disposition"), asset_id, headers.get("Content-Type")
+            target = resolve_target(
+                destination,
+                download_filename(headers.get("Content-Disposition"), asset_id, headers.get("Content-Type")),
             )
-            target = resolve_target(destination, filename)
             encoded = headers.get("Content-Encoding", "identity").strip().lower() not in ("", "identity")
             total = None if encoded else content_length(headers.get("Content-Length"))  # decoded size differs
             progress = Progress("Downloading", asset_id, total, logger=self.log)  # type: ignore[arg-type]
             writer = AtomicWriter(target)
             try:
-                self._write_download(response, call, writer, progress, total)
+                copy_download(
+                    response.iter_content(CHUNK_SIZE), writer, progress, total,
+                    lambda head: error_in_file(request, response.status_code, head),
+                )  # fmt: skip
                 written = writer.commit()
             except requests.RequestException as exc:
                 writer.discard()
@@ -350,272 +422,3 @@ class MaviHook(BaseHook):
         progress.finish()
         self.log.info("Downloaded %s (%d bytes) to %s", asset_id, writer.written, written)
         return str(written) if isinstance(written, Path) else written
-
-    def _write_download(
-        self,
-        response: requests.Response,
-        call: Call,
-        writer: AtomicWriter,
-        progress: Progress,
-        total: int | None,
-    ) -> None:
-        chunks = response.iter_content(CHUNK_SIZE)
-        head = b""
-        for chunk in chunks:
-            head += chunk
-            if head:
-                break
-        if head.lstrip().startswith(b"{") and (total is None or total <= MAX_ERROR_BODY):
-            for chunk in chunks:  # a small body that may be an error envelope served as a file
-                head += chunk
-                if len(head) > MAX_ERROR_BODY:
-                    break
-            if looks_like_error_envelope(head):
-                from airflow_provider_mavi.api import decode_body
-
-                raise error_from_response(response.status_code, decode_body(head), call=call)
-        if head:
-            writer.write(head)
-            progress(writer.written)
-        for chunk in chunks:
-            writer.write(chunk)
-            progress(writer.written)
-        if total is not None and writer.written != total:
-            raise MaviConnectionError(
-                f"The download of {call.path} ended after {writer.written} of {total} bytes; "
-                "nothing was kept."
-            )
-
-    def delete_asset(self, asset_id: str) -> None:
-        """``DELETE /{asset_id}`` (irreversible).
-
-        :param asset_id: the asset.
-        """
-        self._send(delete_call(asset_id), not_found_after_retry_ok=True)
-        self.log.info("Deleted asset %s", asset_id)
-
-    def extract_frames(self, asset_id: str) -> str:
-        """Submit frame extraction ($0.01 per second of video); return the job id.
-
-        :param asset_id: a ready video asset.
-        """
-        call = extract_frames_call()
-        _, data = self._send(call, json_body={"asset_id": check_asset_id(asset_id)})
-        job_id = require_str(data, "task_id", call=call)
-        self.log.info("Submitted frame extraction of %s: job %s", asset_id, job_id)
-        return job_id
-
-    def transcribe_video(self, asset_id: str, model: str = DEFAULT_VIDEO_MODEL) -> str:
-        """Submit an async video description; return the job id. An unknown model is refused before sending.
-
-        :param asset_id: a ready video asset.
-        :param model: one of :data:`~airflow_provider_mavi.api.SUPPORTED_VIDEO_MODELS`.
-        """
-        body = transcribe_video_body(asset_id, model)
-        call = transcribe_video_call()
-        _, data = self._send(call, json_body=body)
-        job_id = require_str(data, "task_id", call=call)
-        self.log.info("Submitted video description of %s with %s: job %s", asset_id, model, job_id)
-        return job_id
-
-    def transcribe_audio(self, asset_id: str, speaker: bool = False) -> str:
-        """Submit an async Whisper transcription; return the job id.
-
-        :param asset_id: a ready audio or video asset.
-        :param speaker: label speakers (doubles the price).
-        """
-        body = transcribe_audio_body(asset_id, speaker)
-        call = transcribe_audio_call()
-        _, data = self._send(call, json_body=body)
-        job_id = require_str(data, "task_id", call=call)
-        self.log.info("Submitted audio transcription of %s (speaker=%s): job %s", asset_id, speaker, job_id)
-        return job_id
-
-    # ---------------------------------------------------------------------------------- dispatchers
-
-    def _send(
-        self,
-        call: Call,
-        *,
-        json_body: dict[str, Any] | None = None,
-        body: Callable[[], MultipartFileBody | RawFileBody] | None = None,
-        headers: dict[str, str] | None = None,
-        stream: bool = False,
-        url: str | None = None,
-        authenticate: bool = True,
-        envelope: bool = True,
-        attempts: int | None = None,
-        not_found_after_retry_ok: bool = False,
-    ) -> tuple[requests.Response, Any]:
-        """The one blocking dispatcher: rate limit, send, map the answer, retry per the shared predicate.
-
-        :param call: the request.
-        :param json_body: a JSON body.
-        :param body: makes a fresh streamed body for each attempt.
-        :param headers: extra headers.
-        :param stream: return the response unread when it is a file (the caller closes it).
-        :param url: the full URL instead of base URL + path (the signed upload URL).
-        :param authenticate: send the API key (never to a signed URL).
-        :param envelope: the answer is Mavi's JSON envelope.
-        :param attempts: attempts in all instead of the policy's.
-        :param not_found_after_retry_ok: a "not found" after an attempt that may have taken effect is success
-            (a repeated DELETE).
-        """
-        settings = self.get_settings()
-        policy = self.retry_policy
-        if attempts is not None:
-            policy = RetryPolicy(
-                attempts, min(attempts, policy.limit_attempts), policy.base_delay, policy.max_delay
-            )
-        target = url or join_url(settings.base_url, call.path)
-        limiter = self._rate_limiter(settings)
-        session = self.get_conn()
-        maybe_done = False
-        attempt = 0
-        while True:
-            attempt += 1
-            request_headers = {"Accept": "application/json", **(headers or {})}
-            if authenticate:
-                request_headers.update(auth_headers(settings.api_key))
-            data_body = body() if body else None
-            if data_body is not None:
-                request_headers["Content-Type"] = data_body.content_type
-            limiter.acquire()
-            try:
-                response = session.request(
-                    call.method,
-                    target,
-                    json=json_body,
-                    data=data_body,
-                    headers=request_headers,
-                    timeout=(min(settings.timeout, 10.0), settings.timeout),
-                    stream=True,
-                    allow_redirects=authenticate,
-                )
-            except requests.RequestException as exc:
-                changed = source_changed(exc)
-                if changed is not None:  # our file, not the network: say so
-                    raise changed from None
-                failure = requests_failure(exc)
-                delay = retry_delay(
-                    attempt=attempt, policy=policy, idempotent=call.idempotent, failure=failure
-                )
-                if delay is None:
-                    lost = transport_error(call, failure, describe(exc), attempt)
-                    if authenticate:
-                        raise lost from exc
-                    raise lost from None  # the cause's text would hold the signed URL
-                maybe_done = maybe_done or failure is not TransportFailure.NOT_SENT
-                self.log.warning(
-                    "%s failed (%s, %s); attempt %d of %d, retrying in %.1f s",
-                    call.label, failure.value, describe(exc), attempt, policy.max_attempts, delay,
-                )  # fmt: skip
-                time.sleep(delay)
-                continue
-            content_type = response.headers.get("Content-Type")
-            file_answer = (
-                stream and 200 <= response.status_code < 300 and not is_json_content_type(content_type)
-            )
-            if file_answer:
-                return response, None
-            with response:
-                raw = (
-                    read_limited(response.iter_content(64 * 1024), MAX_ERROR_BODY)
-                    if stream
-                    else response.content
-                )
-            error, data = interpret_answer(
-                response.status_code, content_type, raw, call=call, expect_file=stream, envelope=envelope
-            )
-            if error is None:
-                return response, data
-            if not_found_after_retry_ok and maybe_done and isinstance(error, MaviNotFoundError):
-                self.log.info(
-                    "%s: not found after an earlier attempt that may have succeeded; done", call.label
-                )
-                return response, None
-            delay = self._delay_after_answer(
-                call, error, response.status_code, response.headers.get("Retry-After"), attempt, settings
-            )
-            maybe_done = maybe_done or (error.status or 0) >= 500
-            time.sleep(delay)
-
-    def _delay_after_answer(
-        self,
-        call: Call,
-        error: MaviError,
-        status: int,
-        retry_after_header: str | None,
-        attempt: int,
-        settings: MaviConnectionSettings,
-    ) -> float:
-        """Seconds to wait before retrying an error answer, for both dispatchers; raises when it is final.
-
-        :param call: the request.
-        :param error: the error the answer maps to.
-        :param status: the HTTP status of the answer.
-        :param retry_after_header: the answer's ``Retry-After`` header, if any.
-        :param attempt: the attempt that just failed, from 1.
-        :param settings: the connection (its key is scrubbed from the error raised).
-        """
-        policy = self.retry_policy
-        delay = retry_delay(
-            attempt=attempt,
-            policy=policy,
-            idempotent=call.idempotent,
-            error=error,
-            retry_after=parse_retry_after(retry_after_header, time.time()),
-        )
-        if delay is None:
-            raise scrub(final_error(error, call), settings.api_key)
-        self.log.warning(
-            "%s answered HTTP %s (%s); attempt %d of %d, retrying in %.1f s",
-            call.label, status, type(error).__name__, attempt, policy.max_attempts, delay,
-        )  # fmt: skip
-        return delay
-
-    async def _asend(self, call: Call, *, json_body: dict[str, Any] | None = None) -> Any:
-        """The one async dispatcher (JSON answers): the same decisions as :meth:`_send`, with ``httpx``.
-
-        A client is made per call, so none is shared across event loops.
-
-        :param call: the request.
-        :param json_body: a JSON body.
-        """
-        settings = await self.aget_settings()
-        policy = self.retry_policy
-        if self._limiter is None or ssl_context.cache_info().currsize == 0:  # first use: file and CA I/O
-            await asyncio.to_thread(lambda: (self._rate_limiter(settings), ssl_context()))
-        limiter = self._rate_limiter(settings)
-        target = join_url(settings.base_url, call.path)
-        timeout = httpx.Timeout(settings.timeout, connect=min(settings.timeout, 10.0))
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **auth_headers(settings.api_key)}
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, verify=ssl_context()) as client:
-            attempt = 0
-            while True:
-                attempt += 1
-                await limiter.aacquire()
-                try:
-                    response = await client.request(call.method, target, json=json_body, headers=headers)
-                except httpx.TransportError as exc:
-                    failure = httpx_failure(exc)
-                    delay = retry_delay(
-                        attempt=attempt, policy=policy, idempotent=call.idempotent, failure=failure
-                    )
-                    if delay is None:
-                        raise transport_error(call, failure, describe(exc), attempt) from exc
-                    self.log.warning(
-                        "%s failed (%s, %s); attempt %d of %d, retrying in %.1f s",
-                        call.label, failure.value, describe(exc), attempt, policy.max_attempts, delay,
-                    )  # fmt: skip
-                    await asyncio.sleep(delay)
-                    continue
-                error, data = interpret_answer(
-                    response.status_code, response.headers.get("Content-Type"), response.content, call=call
-                )
-                if error is None:
-                    return data
-                delay = self._delay_after_answer(
-                    call, error, response.status_code, response.headers.get("Retry-After"), attempt, settings
-                )
-                await asyncio.sleep(delay)

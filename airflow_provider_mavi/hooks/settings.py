@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_mavi.api import DEFAULT_BASE_URL
+from airflow_provider_mavi.endpoints import DEFAULT_BASE_URL
 from airflow_provider_mavi.exceptions import MaviAuthenticationError
 from airflow_provider_mavi.hooks.rate_limit.names import Scope, check_scope, redact_url, store_kind
 

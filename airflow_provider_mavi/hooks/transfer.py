@@ -16,12 +16,16 @@ from typing import IO, TYPE_CHECKING, TypeAlias, Union
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_mavi.exceptions import MaviConnectionError
+
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
 
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
+#: How much of a body that should be small JSON (an answer, an error served as a file) is read at most.
+MAX_ERROR_BODY = 1024 * 1024
 PROGRESS_EVERY_SECONDS = 5.0
 
 Location: TypeAlias = Union[str, "os.PathLike[str]", ObjectStoragePath]
@@ -37,13 +41,11 @@ class UploadSource:
     :param name: the file name sent to Mavi.
     :param size: its size in bytes.
     :param opener: returns a fresh binary stream positioned at the start.
-    :param local_path: the local path when the file is local (to probe its duration), else None.
     """
 
     name: str
     size: int
     opener: Callable[[], IO[bytes]]
-    local_path: Path | None = None
 
     @property
     def content_type(self) -> str:
@@ -74,7 +76,7 @@ def upload_source(source: Location) -> UploadSource:
         if not location.is_file():
             raise FileNotFoundError(f"Nothing to upload: {location} is not a file.")
         local = location
-        return UploadSource(location.name, local.stat().st_size, lambda: local.open("rb"), local_path=local)
+        return UploadSource(location.name, local.stat().st_size, lambda: local.open("rb"))
     if not location.is_file():
         raise FileNotFoundError(f"Nothing to upload: {location} is not a file.")
     remote = location
@@ -333,3 +335,49 @@ class AtomicWriter:
                 self.temp.unlink()
         except Exception:
             log.warning("Could not delete the partial download %s", self.temp)
+
+
+def copy_download(
+    chunks: Iterable[bytes],
+    writer: AtomicWriter,
+    progress: Progress,
+    total: int | None,
+    error_in: Callable[[bytes], Exception | None],
+) -> None:
+    """Write a download's body through ``writer``, chunk by chunk.
+
+    A small body that starts with ``{`` is read first (up to :data:`MAX_ERROR_BODY`) and shown to
+    ``error_in``: Mavi may serve a JSON error envelope as a "file", which must raise instead of being kept.
+    A body shorter than ``total`` raises :class:`MaviConnectionError`.
+
+    :param chunks: the body's chunks.
+    :param writer: where the file goes.
+    :param progress: called with the bytes written so far.
+    :param total: the expected size (``Content-Length``), when known.
+    :param error_in: the error a small JSON-looking body stands for, or None when it is a real file.
+    """
+    stream = iter(chunks)
+    head = b""
+    for chunk in stream:
+        head += chunk
+        if head:
+            break
+    if head.lstrip().startswith(b"{") and (total is None or total <= MAX_ERROR_BODY):
+        for chunk in stream:
+            head += chunk
+            if len(head) > MAX_ERROR_BODY:
+                break
+        error = error_in(head)
+        if error is not None:
+            raise error
+    if head:
+        writer.write(head)
+        progress(writer.written)
+    for chunk in stream:
+        writer.write(chunk)
+        progress(writer.written)
+    if total is not None and writer.written != total:
+        raise MaviConnectionError(
+            f"The download of {progress.subject} ended after {writer.written} of {total} bytes; "
+            "nothing was kept."
+        )

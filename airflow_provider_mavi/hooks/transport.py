@@ -14,13 +14,11 @@ import httpx
 import requests
 import urllib3.exceptions
 
-from airflow_provider_mavi.api import TransportFailure
+from airflow_provider_mavi.envelope import TransportFailure
 from airflow_provider_mavi.hooks.transfer import SourceChangedError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
-
-    from airflow_provider_mavi.exceptions import MaviError
 
 
 class RedactQueryFilter(logging.Filter):
@@ -114,19 +112,3 @@ def content_length(value: str | None) -> int | None:
     except ValueError:
         return None
     return length if length is None or length >= 0 else None
-
-
-def scrub(error: MaviError, secret: str) -> MaviError:
-    """Replace ``secret`` in an error built from Mavi's answer (in case Mavi ever echoes the key back).
-
-    :param error: the error about to be raised.
-    :param secret: the API key.
-    """
-    if not secret:
-        return error
-    if error.mavi_message and secret in error.mavi_message:
-        error.mavi_message = error.mavi_message.replace(secret, "<API key>")
-    if secret in error.message:
-        error.message = error.message.replace(secret, "<API key>")
-        error.args = (error.message,)
-    return error

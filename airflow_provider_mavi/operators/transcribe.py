@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import ObjectStoragePath
 
-from airflow_provider_mavi.api import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
+from airflow_provider_mavi.endpoints import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
 from airflow_provider_mavi.operators.errors import MaviOperatorError
 from airflow_provider_mavi.operators.jobs import MaviJobOperator
 from airflow_provider_mavi.results import (

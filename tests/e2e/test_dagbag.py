@@ -102,6 +102,9 @@ def test_pipeline_shape(report: dict) -> None:
     assert tasks["download_frames"]["type"] == "MaviDownloadAssetOperator"
     assert sorted(tasks["summary"]["outlets"]) == ["mavi_video_frames", "mavi_video_transcript"]
     assert {"download_frames", "transcribe_video", "extract_frames"} <= set(tasks["summary"]["upstream"])
+    # the sheet reads the unpacked frames and the transcript JSON, and its path goes into the summary
+    assert {"download_frames", "transcribe_video", "upload"} <= set(tasks["contact_sheet"]["upstream"])
+    assert "contact_sheet" in tasks["summary"]["upstream"]
 
 
 def test_backfill_mavi_tasks_share_the_pool(report: dict) -> None:

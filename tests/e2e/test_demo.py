@@ -70,6 +70,16 @@ def test_demo_runs_and_reports(tmp_path: Path) -> None:
     vtt = re.search(r"WebVTT: (.+)", output).group(1)  # type: ignore[union-attr]
     assert len(webvtt.read(vtt)) == int(segments) >= 1
     assert re.match(r"\$\d+\.\d{4} would have been charged", field(output, "cost"))
+    shown = re.fullmatch(
+        r"(.+\.jpg) \(the frames with their times and descriptions\)", field(output, "sheet")
+    )
+    assert shown, output
+    sheet = Path(shown.group(1))
+    assert sheet.parent == Path(frames_dir).parent
+    with Image.open(sheet) as image:
+        image.load()
+        assert image.format == "JPEG"
+        assert image.width == 2 * 24 + min(6, len(jpegs)) * 240 + (min(6, len(jpegs)) - 1) * 12
     assert Path(frames_dir).is_relative_to(tmp_path / "demo" / "results")
 
     # fresh secrets are never shown; the services it started are gone

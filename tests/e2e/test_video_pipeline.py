@@ -65,6 +65,31 @@ def test_transcript_json_and_webvtt(pipeline_run: dict) -> None:
     assert captions[0].text.strip() == segments[0]["text"].strip()
 
 
+def test_contact_sheet_is_written_next_to_the_frames(pipeline_run: dict) -> None:
+    summary = pipeline_run["run"].xcom[("summary", -1)]
+    sheet = pipeline_run["run"].xcom[("contact_sheet", -1)]
+    assert summary["contact_sheet"] == sheet["path"] == summary["run_dir"] + "/contact_sheet.jpg"
+    assert summary["contact_sheet_error"] is None
+    path = local(sheet["path"])
+    assert path.parent == local(summary["frames_dir"]).parent, "next to the frames folder, not inside it"
+    assert path.name not in {p.name for p in local(summary["frames_dir"]).iterdir()}
+    # every frame is shown (a 4-second video has fewer than the 48 tiles a sheet holds)
+    frames = summary["frame_count"]
+    assert (sheet["frames"], sheet["tiles"], sheet["every"], sheet["unreadable"]) == (frames, frames, 1, [])
+    # the emulator takes one frame per second and the duration was measured: the times are not estimated
+    assert sheet["interval_seconds"] == 1.0
+    with Image.open(path) as image:
+        image.load()
+        assert image.format == "JPEG"
+        assert image.size == (sheet["width"], sheet["height"])
+    # default options: 6 tiles of 240 px a row, 12 px apart, 24 px margins; one row of 320x240 frames
+    # (240x180 tiles) plus the header, the timestamps and at least one line of description
+    columns = min(6, frames)
+    assert image.width == 2 * 24 + columns * 240 + (columns - 1) * 12
+    assert 180 + 100 < image.height < 1200
+    assert path.stat().st_size == sheet["bytes"] < 300_000
+
+
 def test_xcom_shapes(pipeline_run: dict) -> None:
     xcom = pipeline_run["run"].xcom
     asset_id = xcom[("upload", -1)]

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
+import threading
 import time
+from fractions import Fraction
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import av
 import httpx
 import pytest
+from PIL import Image, ImageChops
 
 from airflow_provider_mavi.emulator.samples import make_sample_audio, make_sample_video
 from airflow_provider_mavi.emulator.testing import CallbackReceiver, EmulatorServer
@@ -30,7 +36,46 @@ def videos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         ),
         "audio": make_sample_audio(root / "tone.m4a", seconds=3),
         "not_video": not_video,
+        "other": _other_video(root / "other.mp4"),
     }
+
+
+def _other_video(path: Path) -> Path:
+    """A video unlike the sample: a bright sliding gradient in orange and cyan, no sound, 4 s, 320x240."""
+    gradient = Image.linear_gradient("L").resize((320, 240))
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("libx264", rate=10)
+        video.width, video.height, video.pix_fmt = 320, 240, "yuv420p"
+        video.options = {"preset": "ultrafast"}
+        for index in range(40):
+            red = ImageChops.offset(gradient, index * 4, 0)
+            image = Image.merge("RGB", (red, ImageChops.invert(red), Image.new("L", (320, 240), 200)))
+            frame = av.VideoFrame.from_image(image)
+            frame.pts, frame.time_base = index, Fraction(1, 10)
+            for packet in video.encode(frame):
+                container.mux(packet)
+        for packet in video.encode(None):
+            container.mux(packet)
+    return path
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+@pytest.fixture
+def file_server(tmp_path: Path) -> Any:
+    """A static HTTP server on loopback serving a temp folder: ``(base URL, folder)``."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    server.shutdown()
+    thread.join(timeout=10)
+    server.server_close()
 
 
 @pytest.fixture
@@ -102,7 +147,19 @@ def ready(server: EmulatorServer, path: Path) -> str:
 
 def post(server: EmulatorServer, path: str, body: Any, key: str = KEY) -> httpx.Response:
     """POST JSON to an API path."""
-    return httpx.post(f"{server.base_url}{path}", json=body, headers=auth(key), timeout=30)
+    return httpx.post(f"{server.base_url}{path}", json=body, headers=auth(key), timeout=120)
+
+
+def submit(server: EmulatorServer, path: str, body: Any) -> str:
+    """Start an async job and return its task id."""
+    answer = post(server, path, body)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["data"]["task_id"])
+
+
+def job(server: EmulatorServer, job_id: str) -> dict[str, Any]:
+    """Return a job's stats record."""
+    return next(j for j in server.stats()["jobs"] if j["job_id"] == job_id)
 
 
 class Helpers:
@@ -114,6 +171,8 @@ class Helpers:
     wait_status = staticmethod(wait_status)
     ready = staticmethod(ready)
     post = staticmethod(post)
+    submit = staticmethod(submit)
+    job = staticmethod(job)
 
 
 @pytest.fixture

@@ -157,7 +157,7 @@ def test_video_description_callback_matches_section_3_2(server, receiver, videos
 
 
 @pytest.mark.parametrize("speaker", [False, True])
-def test_audio_transcription_reports_measured_levels(server, receiver, videos, api, speaker):
+def test_audio_transcription_reports_measured_voice_activity(server, receiver, videos, api, speaker):
     asset_id = api.ready(server, videos["small"])
     body = {"asset_id": asset_id, "speaker": speaker} if speaker else {"asset_id": asset_id}
     job_id = api.post(server, "/transcriptions/async-generate-audio", body).json()["data"]["task_id"]
@@ -168,21 +168,20 @@ def test_audio_transcription_reports_measured_levels(server, receiver, videos, a
     inner = callback["data"]["data"]
     assert set(inner) == {"data", "usage_metadata"}
     items = inner["data"]
-    # The sample's tone is silent every third second: sound 0-2 s, silence 2-3 s, sound 3-5 s, silence 5-6 s.
-    assert [(i["start_time"], i["end_time"]) for i in items] == [
-        (0.0, 2.0),
-        (2.0, 3.0),
-        (3.0, 5.0),
-        (5.0, 6.0),
-    ]
+    # The sample's tones: 220 Hz 0-1.5 s, 880 Hz 2-3.5 s, 220 Hz 4-5.5 s, silence between.
+    assert [(i["start_time"], i["end_time"]) for i in items] == [(0.0, 1.5), (2.0, 3.5), (4.0, 5.5)]
+    assert [i["text"] for i in items] == ["[speech 1.5 s]"] * 3
     for item in items:
         assert set(item) == {"start_time", "end_time", "text", "speaker"}
-        silent = item["text"].startswith("[silence")
-        assert silent or item["text"].startswith("[sound: level -")
-        assert item["speaker"] == ("SPEAKER_00" if speaker and not silent else None)
+    speakers = [i["speaker"] for i in items]
+    assert speakers == (["SPEAKER_00", "SPEAKER_01", "SPEAKER_00"] if speaker else [None] * 3)
     usage = inner["usage_metadata"]
-    assert usage["duration"] == pytest.approx(6.0, abs=0.05)  # media seconds for audio
-    assert usage["model"] == "whisper-1"
+    assert usage == {
+        "duration": pytest.approx(6.0, abs=0.05),
+        "model": "whisper-1",
+        "output_tokens": 0,
+        "prompt_tokens": 0,
+    }
     assert server.stats()["spend_usd"] == pytest.approx(6.0 * (0.002 if speaker else 0.001), abs=1e-4)
 
 
@@ -301,7 +300,7 @@ def test_audio_only_upload_transcribes_but_has_no_frames(server, receiver, video
         assert answer.json()["msg"] == "Request has exceeded the limit."
     job = api.post(server, "/transcriptions/async-generate-audio", {"asset_id": asset_id}).json()["data"]
     items = receiver.wait_for(job["task_id"])["data"]["data"]["data"]
-    assert [(i["start_time"], i["end_time"]) for i in items] == [(0.0, 2.0), (2.0, 3.0)]
+    assert [(i["start_time"], i["end_time"]) for i in items] == [(0.0, 1.5), (2.0, 3.0)]  # the two tones
     download = httpx.get(f"{server.base_url}/{asset_id}/download", headers=api.auth())
     assert download.headers["content-type"] in ("audio/mp4", "audio/x-m4a", "audio/m4a")
     assert download.content == videos["audio"].read_bytes()

@@ -223,8 +223,8 @@ def free_port() -> int:
 @pytest.fixture
 def hook(mavi_conn: FakeMavi) -> Any:
     """A ``MaviHook`` on ``mavi_default`` with fast backoff (delays of a few ms)."""
-    from airflow_provider_mavi.api import RetryPolicy
     from airflow_provider_mavi.hooks.mavi import MaviHook
+    from airflow_provider_mavi.retry import RetryPolicy
 
     return MaviHook(
         retry_policy=RetryPolicy(max_attempts=3, limit_attempts=3, base_delay=0.01, max_delay=0.05)

@@ -59,6 +59,8 @@ def test_whole_asset_life_against_the_emulator(emulator, video, tmp_path):
     callback = receiver.wait_for(job_id, timeout=60)
     frames_id = callback["data"]["asset_id"]
     assert frames_id.startswith("im_")
+    group = hook.wait_for_asset_ready(frames_id, timeout=60, poll_interval=0.5)  # every frame is SUCCESS
+    assert group == {"asset_id": frames_id, "frames": len(callback["data"]["asset_ch_ids"])}
     out = tmp_path / "frames"
     out.mkdir()
     archive = Path(hook.download_asset(frames_id, out))
@@ -85,7 +87,18 @@ def test_signed_url_upload_against_the_emulator(emulator, video, http_method):
     hook = MaviHook(signed_upload_method=http_method)
     asset_id = hook.upload_file(video, method="signed_url")
     assert hook.wait_for_asset_ready(asset_id, timeout=60, poll_interval=0.5)["asset_id"] == asset_id
-    assert hook.test_connection()[0] is True
+
+
+def test_test_connection_against_the_emulator(emulator, monkeypatch):
+    """One request each (no retry): the emulator's "Asset not found" proves the key, a 401 refutes it."""
+    mavi, _ = emulator
+    assert MaviHook().test_connection() == (True, "Connection OK: Mavi accepted the API key.")
+    wrong = connection_json(mavi.base_url, api_key="sk-mavi-wrong-0000")
+    monkeypatch.setenv("AIRFLOW_CONN_MAVI_WRONG", wrong)
+    good, message = MaviHook("mavi_wrong").test_connection()
+    assert good is False
+    assert "HTTP 401" in message
+    assert mavi.stats()["requests"]["GET /{asset_id}/metadata"] == 2
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from airflow_provider_mavi.api import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
+from airflow_provider_mavi.endpoints import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
 from airflow_provider_mavi.exceptions import (
     MaviAssetFailedError,
     MaviAuthenticationError,

@@ -10,7 +10,6 @@ import time
 
 import pytest
 
-from airflow_provider_mavi.api import RetryPolicy
 from airflow_provider_mavi.exceptions import (
     MaviConnectionError,
     MaviRateLimitError,
@@ -18,6 +17,7 @@ from airflow_provider_mavi.exceptions import (
     MaviTimeoutError,
 )
 from airflow_provider_mavi.hooks.mavi import MaviHook
+from airflow_provider_mavi.retry import RetryPolicy
 
 from .conftest import FakeMavi, Reply, connection_json, err, free_port, ok
 
@@ -47,6 +47,18 @@ def test_read_gives_up_after_max_attempts(hook, mavi_conn):
     with pytest.raises(MaviServerError, match="HTTP 500"):
         hook.get_asset_metadata(ASSET)
     assert len(mavi_conn.seen()) == 3
+
+
+def test_test_connection_sends_exactly_one_request_to_a_failing_server(hook, mavi_conn):
+    """A regression on main sent 3: the per-call override (attempts=1) was ignored for error answers."""
+    mavi_conn.route("GET", "/re_0/metadata", err(503, "busy"))
+    good, message = hook.test_connection()
+    assert good is False
+    assert "HTTP 503" in message
+    assert len(mavi_conn.seen()) == 1
+    mavi_conn.route("GET", "/re_0/metadata", err(429, "slow down"))
+    assert hook.test_connection()[0] is False
+    assert len(mavi_conn.seen()) == 2  # not even a 429 is repeated
 
 
 def test_max_attempts_is_configurable(mavi_conn):

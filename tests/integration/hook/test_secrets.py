@@ -10,9 +10,9 @@ import traceback
 
 import pytest
 
-from airflow_provider_mavi.api import RetryPolicy
 from airflow_provider_mavi.exceptions import MaviError
 from airflow_provider_mavi.hooks.mavi import MaviHook, settings_from_connection
+from airflow_provider_mavi.retry import RetryPolicy
 
 from .conftest import API_KEY, Reply, connection_json, err, free_port, ok
 

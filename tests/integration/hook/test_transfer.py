@@ -140,7 +140,7 @@ def test_signed_upload_retries_a_storage_5xx(mavi_conn, tmp_path):
     source = tmp_path / "big.mp4"
     source.write_bytes(b"q" * 3000)
     _route_signed(mavi_conn, Reply(503, body=b""), Reply(200, body=b""))
-    from airflow_provider_mavi.api import RetryPolicy
+    from airflow_provider_mavi.retry import RetryPolicy
 
     hook = MaviHook(signed_upload_threshold=1000, retry_policy=RetryPolicy(base_delay=0.01, max_delay=0.02))
     assert hook.upload_file(source) == ASSET

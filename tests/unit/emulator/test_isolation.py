@@ -57,3 +57,23 @@ def test_settings_hide_the_key_and_check_values(monkeypatch):
     ):
         with pytest.raises(ValueError):
             EmulatorSettings(api_key="k", **bad)
+
+
+def test_cli_flags_reach_the_settings(monkeypatch):
+    from airflow_provider_mavi.emulator import cli
+
+    monkeypatch.setenv(API_KEY_ENV, "sk-cli")
+    argv = ["serve", "--split-seconds", "10", "--fetch-max-bytes", "1000", "--fetch-timeout", "5"]
+    argv += ["--text-embedding-shape", "plural", "--no-vlm-json-fence"]
+    settings = cli._settings(cli._parser().parse_args(argv))
+    assert (settings.split_seconds, settings.fetch_max_bytes, settings.fetch_timeout) == (10, 1000, 5)
+    assert (settings.text_embedding_shape, settings.vlm_json_fence) == ("plural", False)
+    defaults = cli._settings(cli._parser().parse_args(["serve"]))
+    assert (defaults.split_seconds, defaults.text_embedding_shape, defaults.vlm_json_fence) == (
+        60,
+        "array",
+        True,
+    )
+    for bad in ({"split_seconds": 0.5}, {"fetch_timeout": 0}, {"text_embedding_shape": "nested"}):
+        with pytest.raises(ValueError):
+            EmulatorSettings(api_key="k", **bad)

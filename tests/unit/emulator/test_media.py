@@ -1,4 +1,4 @@
-"""Media work on real files made with PyAV: probe, frames, measurements, audio levels, descriptions."""
+"""Media work on real files made with PyAV: probe, frames, measurements, the sample's scenes, descriptions."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from airflow_provider_mavi.emulator import describe, media
-from airflow_provider_mavi.emulator.audio import measure_audio
+from airflow_provider_mavi.emulator.audio import NoAudioTrack, decode_pcm
 from airflow_provider_mavi.emulator.samples import make_sample_video
 
 
@@ -85,20 +85,17 @@ def test_video_segments_and_tokens(clip):
     assert describe.count_tokens("Measured 0.0-3.0 s: red 4%.") == 14
 
 
-def test_audio_runs_follow_the_tone(clip):
-    runs, seconds = measure_audio(clip)
-    assert seconds == pytest.approx(4.0, abs=0.1)
-    assert [(r.start, r.silent) for r in runs][:3] == [(0.0, False), (2.0, True), (3.0, False)]
-    loud = runs[0]
-    assert -25 < loud.rms_dbfs < -10
-    assert loud.peak_dbfs > loud.rms_dbfs
-    items = describe.audio_segments(runs, speaker=True)
-    assert items[0]["speaker"] == "SPEAKER_00"
-    assert items[1]["speaker"] is None
-    assert "no speech recognition" in items[0]["text"]
+def test_sample_scenes_cut_every_two_seconds(clip):
+    from airflow_provider_mavi.emulator.scenes import scan_video
+
+    scan = scan_video(clip, 1.0)
+    assert scan.fps == 8
+    assert scan.frame_count == 32
+    assert scan.cuts == [16]  # 2 s at 8 fps; the next cut (4 s) is the end of this 4-second clip
+    assert scan.scenes == [(0, 15), (16, 31)]
 
 
 def test_audio_of_a_silent_video_is_refused(tmp_path):
     path = make_sample_video(tmp_path / "mute.mp4", seconds=1, width=64, height=48, fps=4, audio=False)
-    with pytest.raises(media.MediaError, match="no audio"):
-        measure_audio(path)
+    with pytest.raises(NoAudioTrack, match="no audio"):
+        decode_pcm(path)

@@ -7,7 +7,7 @@ import json
 import pytest
 from airflow.sdk import Connection
 
-from airflow_provider_mavi.api import DEFAULT_BASE_URL
+from airflow_provider_mavi.endpoints import DEFAULT_BASE_URL
 from airflow_provider_mavi.hooks.mavi import MaviHook, settings_from_connection
 
 KEY = "sk-mavi-unit-SECRET-0001"
