@@ -62,8 +62,9 @@ def lease_size(rate: Rate) -> int:
     One at any rate a Mavi account has (under 80 per window): every permit is its own reservation, served in
     arrival order. Only at high limits (a local emulator, a benchmark) does a process take the next
     :data:`LEASE_SHARE` of a window's slots at once (27.5 ms of the schedule) and hand them to its own
-    callers, so the store is not paid once per request. (A lease is three numbers, whatever its size.) Slots the process does not use in time are simply lost: a lease
-    can waste budget, never exceed it.
+    callers, so the store is not paid once per request (a lease is three numbers, whatever its size). Slots
+    the process does not use before the lease ends are lost: a lease can waste budget, and can put at most
+    its own size of extra permits into a window (see :class:`Lease`).
 
     :param rate: the bucket's rate.
     """

@@ -99,6 +99,16 @@ def test_bucket_names_are_free_form_but_printable():
         limiter.acquire("")  # refused before any store is touched
 
 
+def test_every_catalogue_bucket_is_a_valid_name():
+    from airflow_provider_mavi import endpoints
+
+    buckets = {e.bucket for e in vars(endpoints).values() if isinstance(e, endpoints.Endpoint)}
+    assert "Get Asset Metadata" in buckets
+    assert len(buckets) >= 8  # one per documented endpoint (the two signed uploads share theirs)
+    for bucket in buckets:
+        assert check_bucket(bucket) == bucket
+
+
 def test_bucket_keys_follow_the_scope_and_hide_the_key():
     by_endpoint = AccountRateLimiter("http://x", KEY, 1)
     by_account = AccountRateLimiter("http://x", KEY, 1, scope="account")
