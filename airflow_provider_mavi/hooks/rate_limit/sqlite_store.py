@@ -26,7 +26,8 @@ _RESERVE = (
 
 
 class SQLitePermitStore:
-    """The buckets of one account in a SQLite file (the machine's clock).
+    """The buckets of one account in a SQLite file (the machine's wall clock, shared by its processes; a
+    clock set back by some seconds delays the next permit by as much, once).
 
     :param path: the file; created readable by its owner only; a symlink is refused (the temp directory is
         shared, and a planted link must not make the limiter write elsewhere).
