@@ -44,7 +44,14 @@ def test_connection_type_points_at_the_hook() -> None:
     hook_class = getattr(importlib.import_module(module), name)
     assert hook_class.conn_type == conn["connection-type"] == "mavi"
     assert hook_class.default_conn_name == "mavi_default"
-    assert set(conn["conn-fields"]) == {"bridge_url", "bridge_token", "timeout", "max_requests_per_second"}
+    assert set(conn["conn-fields"]) == {
+        "bridge_url",
+        "bridge_token",
+        "timeout",
+        "max_requests_per_second",
+        "rate_limit_scope",
+        "rate_limit_url",
+    }
     assert conn["conn-fields"]["bridge_token"]["schema"]["format"] == "password"
 
 
