@@ -61,6 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--fetch-max-bytes", type=int, default=256 * 1024 * 1024, help="largest file fetched from a URL"
     )
+    serve.add_argument(
+        "--max-upload-bytes", type=int, default=3 * 1024**3, help="largest uploaded file (default 3 GiB)"
+    )
+    serve.add_argument(
+        "--max-body-bytes", type=int, default=64 * 1024**2, help="largest other request body (default 64 MiB)"
+    )
     serve.add_argument("--fetch-timeout", type=float, default=60.0, help="seconds a URL fetch may take")
     serve.add_argument(
         "--text-embedding-shape",
@@ -138,6 +144,8 @@ def _settings(args: argparse.Namespace) -> EmulatorSettings:
         split_seconds=args.split_seconds,
         fetch_max_bytes=args.fetch_max_bytes,
         fetch_timeout=args.fetch_timeout,
+        max_upload_bytes=args.max_upload_bytes,
+        max_body_bytes=args.max_body_bytes,
         text_embedding_shape=args.text_embedding_shape,
         vlm_json_fence=not args.no_vlm_json_fence,
         faults=_faults(args),
