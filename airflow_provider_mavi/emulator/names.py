@@ -7,9 +7,9 @@ no name can reach the file system. A name is kept when it is text that round-tri
 
 - a path is cut to its last component (``/`` and ``\\`` both separate: Windows clients send full paths);
 - an empty or blank name is ``<field> cannot be null or empty``;
-- ``.``/``..`` as that last component, a control character (NUL, CR, LF, DEL, C1), a lone surrogate (not
-  encodable as UTF-8) or more than :data:`MAX_NAME_BYTES` bytes of UTF-8 is refused like every other
-  invalid value in v2: 400 ``Request has exceeded the limit.``;
+- a name that would read ``.`` or ``..`` once a trailing dot is dropped, a control character (NUL, CR,
+  LF, DEL, C1), a lone surrogate (not encodable as UTF-8) or more than :data:`MAX_NAME_BYTES` bytes of
+  UTF-8 is refused like every other invalid value in v2: 400 ``Request has exceeded the limit.``;
 - any other code point (accents, emoji, right-to-left marks, spaces) is kept as sent.
 
 Two uploads with the same name are two assets with their own files.
@@ -71,10 +71,6 @@ def parse(raw: str | None) -> UploadName:
     if raw is None or not raw.strip():
         raise BadName("empty name", blank=True)
     base = re.split(r"[/\\]", raw)[-1]
-    if not base.strip():
-        raise BadName("the name ends with a path separator", blank=True)
-    if base in (".", ".."):
-        raise BadName(f"{base!r} is not a file name")
     bad = next((c for c in base if unicodedata.category(c) in _REFUSED_CATEGORIES), None)
     if bad is not None:
         kind = "a surrogate" if unicodedata.category(bad) == "Cs" else "a control character"
@@ -83,4 +79,10 @@ def parse(raw: str | None) -> UploadName:
     if size > MAX_NAME_BYTES:
         raise BadName(f"the name is {size} bytes of UTF-8, more than {MAX_NAME_BYTES}")
     stem, dot, ext = base.rpartition(".")
-    return UploadName(stem, ext.lower()) if dot and stem else UploadName(base, "")
+    name = UploadName(stem, ext.lower()) if dot and stem else UploadName(base, "")
+    label = f"{name.stem}.{name.extension}" if name.extension else name.stem
+    if not label.strip():
+        raise BadName("nothing but blanks after the last path separator", blank=True)
+    if label in (".", ".."):
+        raise BadName(f"{label!r} is not a file name")
+    return name

@@ -67,17 +67,20 @@ JSON_NAMES = st.one_of(
 
 def expected(name: str) -> tuple[str, str] | str:
     """The documented rule (README, the emulator): ``blank``, ``refused`` or ``(stem, extension)``."""
-    base = re.split(r"[/\\]", name)[-1]
-    if not base.strip():
+    if not name.strip():
         return "blank"
+    base = re.split(r"[/\\]", name)[-1]
     if (
-        base in (".", "..")
-        or any(unicodedata.category(c) in ("Cc", "Cs") for c in base)
+        any(unicodedata.category(c) in ("Cc", "Cs") for c in base)
         or len(base.encode("utf-8", "surrogatepass")) > 255
     ):
         return "refused"
     stem, dot, ext = base.rpartition(".")
-    return (stem, ext.lower()) if dot and stem else (base, "")
+    kept = (stem, ext.lower()) if dot and stem else (base, "")
+    label = f"{kept[0]}.{kept[1]}" if kept[1] else kept[0]
+    if not label.strip():
+        return "blank"
+    return "refused" if label in (".", "..") else kept
 
 
 def multipart(name: str, content: bytes, field: str = "file") -> bytes:
