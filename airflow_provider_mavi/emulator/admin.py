@@ -54,7 +54,7 @@ def _option_schema(key: str, default: Any) -> apidoc.Schema:
         return apidoc.STRING
     schema: apidoc.Schema = {
         "type": "integer" if key in ("copies", "code", "status") else "number",
-        "minimum": 0,
+        "minimum": 1 if key == "copies" else 0,
     }
     if key in MAXIMA:
         schema["maximum"] = MAXIMA[key]
@@ -72,7 +72,10 @@ def _fault_schema(name: str) -> apidoc.Schema:
         **{key: _option_schema(key, default) for key, default in ALL_FAULTS[name].items()},
     }
     if name in REQUEST_FAULTS:
-        properties["endpoints"] = apidoc.array(apidoc.STRING)
+        properties["endpoints"] = {
+            "anyOf": [apidoc.array(apidoc.STRING), {"type": "null"}],
+            "description": "'METHOD /path' names; null or absent: every endpoint",
+        }
     if name == "server_error":
         properties["status"] = {"type": "integer", "minimum": 500, "maximum": 599}
     if name == "rate_limit":

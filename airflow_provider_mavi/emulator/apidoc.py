@@ -57,7 +57,7 @@ STRING: Schema = {"type": "string"}
 NUMBER: Schema = {"type": "number"}
 INTEGER: Schema = {"type": "integer"}
 BOOLEAN: Schema = {"type": "boolean"}
-ASSET_ID: Schema = {"type": "string", "description": "an uploaded asset id, `re_<digits>`"}
+ASSET_ID: Schema = {"type": "string", "pattern": r"\S", "description": "an uploaded asset id, `re_<digits>`"}
 TASK: Schema = {
     "type": "object",
     "properties": {"task_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"}},

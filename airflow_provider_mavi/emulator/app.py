@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
@@ -68,9 +69,25 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     :param request: the request.
     :param exc: the HTTP exception.
     """
-    status = exc.status_code if isinstance(exc, StarletteHTTPException) else 400
-    detail = exc.detail if isinstance(exc, StarletteHTTPException) else "Bad Request"
-    return envelope.error(status, str(detail), flags=True)
+    if not isinstance(exc, StarletteHTTPException):
+        return envelope.error(400, "Bad Request", flags=True)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": ", ".join(_allowed(request))}
+    return envelope.error(exc.status_code, str(exc.detail), flags=True, headers=headers)
+
+
+def _allowed(request: Request) -> list[str]:
+    """Return the methods of the routes at this path (Starlette's own ``Allow`` names one route's).
+
+    As in OpenAPI, a concrete path comes before a templated one: ``/upload`` is not ``/{asset_id}``.
+
+    :param request: the request.
+    """
+    path = request.url.path
+    routes = [r for r in request.app.routes if isinstance(r, APIRoute) and r.path_regex.fullmatch(path)]
+    concrete = [r for r in routes if not r.param_convertors]
+    return sorted({method for route in concrete or routes for method in route.methods})
 
 
 async def _invalid(request: Request, exc: Exception) -> Response:

@@ -83,7 +83,7 @@ def _prepare(state: EmulatorState, body: dict[str, Any]) -> Prepared | None:
     :param body: the request body.
     """
     provider = body.get("provider") or "elevenlabs"
-    if provider not in PROVIDERS:
+    if not isinstance(provider, str) or provider not in PROVIDERS:  # a list or an object is no provider
         return None
     options = _options(provider, body)
     if options is None:
