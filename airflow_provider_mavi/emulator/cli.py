@@ -17,6 +17,12 @@ from typing import Any
 
 from airflow_provider_mavi.emulator.settings import API_KEY_ENV, EmulatorSettings
 
+#: How to get what the emulator needs beyond the provider: PyAV, in the ``emulator`` extra.
+INSTALL_EXTRA = "pip install 'airflow-provider-mavi[emulator]'"
+#: Exit code when the ``emulator`` extra is missing (argparse uses 2 for usage errors).
+EXIT_MISSING_EXTRA = 3
+_EXTRA_MODULES = ("av",)
+
 #: Probability flags: each sets one fault's probability (see ``faults.py`` for every option).
 _FAULT_FLAGS = {
     "fault_duplicate": "duplicate_callback",
@@ -153,12 +159,31 @@ def _settings(args: argparse.Namespace) -> EmulatorSettings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``mavi-emulator``.
+    """Entry point of ``mavi-emulator``; without the ``emulator`` extra, one line that says how to install it.
 
     :param argv: arguments (default: ``sys.argv[1:]``).
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in _EXTRA_MODULES:
+            raise
+        print(
+            f"mavi-emulator: PyAV (module {exc.name!r}) is not installed; it comes with the emulator extra: "
+            f"{INSTALL_EXTRA}",
+            file=sys.stderr,
+        )
+        return EXIT_MISSING_EXTRA
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the chosen command.
+
+    :param parser: the parser (for usage errors).
+    :param args: parsed arguments.
+    """
     if args.command == "sample-video":
         from airflow_provider_mavi.emulator.samples import make_sample_video
 
