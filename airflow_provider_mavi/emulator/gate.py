@@ -1,4 +1,5 @@
-"""What every API request passes before its route: counting, the key, the rate limit and request faults.
+"""What every API request passes before its route: counting, the key, the rate limit, the body cap
+(``bodylimit.py``; admin requests get the cap too) and request faults.
 
 It runs at the outermost ASGI layer, where uvicorn's own ``send`` is still in hand, so a connection-reset
 fault can abort the real TCP connection (an RST, not an HTTP answer).
@@ -110,7 +111,7 @@ async def _swallow(message: Message) -> None:
 
 
 async def gate(state: EmulatorState, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-    """Apply counting, auth, rate limit and request faults, then call the routes.
+    """Apply counting, auth, rate limit, the body cap and request faults, then call the routes.
 
     :param state: the account.
     :param app: the routes.
