@@ -7,7 +7,8 @@ with ``Allow``. Bounded and deterministic: a fixed seed, ``MAX_EXAMPLES`` per op
 Async endpoints post their callbacks to a recording receiver (the account's webhook); faults and the
 webhook are put back after a case changed them.
 
-Run time here: about 25 s for the 28 operations on one core (``pytest --durations``).
+Measured here: 1,394 generated requests (1,150 from the coverage phase, 244 fuzzed), 13 s for the 28
+operations on the shared 2-core machine at low load, up to about 65 s when other work saturates it.
 """
 
 from __future__ import annotations
