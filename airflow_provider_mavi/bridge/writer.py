@@ -14,10 +14,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from airflow_provider_mavi.bridge.store import IncomingCallback, Store, WriteResult
+from airflow_provider_mavi.bridge.store import WriteResult
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
+
+    from airflow_provider_mavi.bridge.store import CallbackStore, IncomingCallback
 
 log = logging.getLogger(__name__)
 
@@ -26,14 +28,14 @@ class BatchWriter:
     """
     Single writer task over a one-thread executor.
 
-    :param store: the store to write to.
+    :param store: the store to write to (any ``CallbackStore``).
     :param on_committed: called in the loop with the results of each committed batch and its commit time.
     :param max_batch: the most callbacks in one transaction.
     """
 
     def __init__(
         self,
-        store: Store,
+        store: CallbackStore,
         on_committed: Callable[[Sequence[WriteResult], float], None],
         max_batch: int = 500,
     ) -> None:

@@ -1,0 +1,154 @@
+"""
+The PostgreSQL store: one database shared by every replica of the bridge.
+
+``postgresql://`` uses psycopg 3; ``postgresql+psycopg2://`` uses psycopg2. Both take the ``%(name)s``
+parameter style the hand-written SQL below is written in. A batch of callbacks is one statement (two
+data-modifying CTEs over ``unnest`` arrays, see ``batch.py``) plus one ``NOTIFY`` statement, whatever its
+size: a round trip per callback cost more than the commit. ``NOTIFY`` is delivered at commit to every
+replica's ``LISTEN`` (``notify.py``), which wakes its waiters within milliseconds.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+from airflow_provider_mavi.bridge.store.batch import BatchPlan
+from airflow_provider_mavi.bridge.store.notify import CHANNEL, PgListener, notify_payloads
+from airflow_provider_mavi.bridge.store.protocol import StoreError
+from airflow_provider_mavi.bridge.store.sql import SqlStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from sqlalchemy.engine import URL, Connection
+
+    from airflow_provider_mavi.bridge.store.protocol import StoreWatch
+    from airflow_provider_mavi.bridge.store.records import IncomingCallback, WriteResult
+
+SCHEMA_LOCK = 7264091  # pg_advisory_xact_lock key: replicas that start together create the tables once
+
+_WRITE_BATCH = """
+WITH d AS (
+    INSERT INTO mavi_bridge_deliveries AS t
+        (job_id, body_sha256, received_at, last_received_at, count, terminal, payload)
+    SELECT * FROM unnest(
+        %(d_job_id)s::text[], %(d_sha)s::text[], %(d_received_at)s::float8[],
+        %(d_last_received_at)s::float8[], %(d_count)s::int4[], %(d_terminal)s::bool[], %(d_payload)s::bytea[])
+    ON CONFLICT (job_id, body_sha256) DO UPDATE
+        SET count = t.count + excluded.count, last_received_at = excluded.last_received_at
+    RETURNING job_id, body_sha256, count
+), c AS (
+    INSERT INTO mavi_bridge_callbacks AS t (job_id, received_at, updated_at, deliveries, terminal, payload)
+    SELECT job_id, received_at, updated_at, deliveries, terminal, payload FROM unnest(
+        %(c_job_id)s::text[], %(c_received_at)s::float8[], %(c_updated_at)s::float8[],
+        %(c_deliveries)s::int4[], %(c_terminal)s::bool[], %(c_payload)s::bytea[])
+        WITH ORDINALITY AS u(job_id, received_at, updated_at, deliveries, terminal, payload, arrival)
+    ORDER BY arrival
+    ON CONFLICT (job_id) DO UPDATE SET
+        deliveries = t.deliveries + excluded.deliveries,
+        updated_at = excluded.updated_at,
+        payload = CASE WHEN NOT t.terminal AND excluded.terminal THEN excluded.payload ELSE t.payload END,
+        terminal = t.terminal OR excluded.terminal
+    RETURNING job_id, deliveries
+)
+SELECT job_id, body_sha256, count FROM d
+UNION ALL
+SELECT job_id, NULL, deliveries FROM c
+"""
+
+_NOTIFY = "SELECT pg_notify(%(channel)s, note) FROM unnest(%(notes)s::text[]) AS note"
+
+_DELIVERY_ARRAYS = ("d_job_id", "d_sha", "d_received_at", "d_last_received_at", "d_count", "d_terminal",
+                    "d_payload")  # fmt: skip
+_CALLBACK_ARRAYS = ("c_job_id", "c_received_at", "c_updated_at", "c_deliveries", "c_terminal", "c_payload")
+
+
+def _driver_url(url: URL) -> URL:
+    """``postgresql://`` means psycopg 3 (whatever SQLAlchemy's own default); an explicit driver stays."""
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    if url.drivername not in ("postgresql+psycopg", "postgresql+psycopg2"):
+        raise StoreError(
+            f"unsupported PostgreSQL driver {url.drivername!r}: use postgresql:// (psycopg 3) "
+            "or postgresql+psycopg2://"
+        )
+    return url
+
+
+def _arrays(names: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> dict[str, list[Any]]:
+    """Rows as one array per column, named for the ``unnest`` parameters."""
+    return {name: list(column) for name, column in zip(names, zip(*rows, strict=True), strict=True)}
+
+
+class PostgresStore(SqlStore):
+    """
+    The durable inbox in a PostgreSQL database.
+
+    :param url: a ``postgresql://`` or ``postgresql+psycopg2://`` URL.
+    """
+
+    backend = "postgresql"
+    # Replicas can commit a lower ``seq`` after a higher one; holding back the last two seconds keeps a list
+    # cursor from passing a callback that was not yet visible.
+    list_settle_seconds = 2.0
+
+    def __init__(self, url: URL) -> None:
+        url = _driver_url(url)
+        try:
+            write = sa.create_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True)
+            read = sa.create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+        except ImportError as err:
+            raise StoreError(
+                f"the PostgreSQL driver of {url.drivername} is not installed ({err.name}): "
+                "pip install 'psycopg[binary]' (or psycopg2-binary for postgresql+psycopg2://)"
+            ) from None
+        super().__init__(write, read)
+
+    def _insert(self, table: sa.Table) -> Any:
+        return postgresql_insert(table)
+
+    def _lock_schema(self, conn: Connection) -> None:
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+
+    def watch(self, on_ids: Callable[[list[str]], None]) -> StoreWatch | None:
+        """
+        ``LISTEN`` on a dedicated connection in a thread; every replica's commits notify the others.
+
+        :param on_ids: called in the listening thread with the ids of each notification.
+        """
+        listener = PgListener(self.read_engine, on_ids)
+        listener.start()
+        return listener
+
+    def write_callbacks(self, items: Sequence[IncomingCallback]) -> list[WriteResult]:
+        """
+        Store a batch in one transaction (one upsert statement, one ``NOTIFY``) and return each result.
+
+        :param items: the callbacks, in arrival order.
+        """
+        if not items:
+            return []
+        plan = BatchPlan(items)
+        params = {
+            **_arrays(_DELIVERY_ARRAYS, plan.delivery_rows()),
+            **_arrays(_CALLBACK_ARRAYS, plan.callback_rows()),
+        }
+        body_totals: dict[tuple[str, str], int] = {}
+        job_totals: dict[str, int] = {}
+        with self.write_engine.begin() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(_WRITE_BATCH, params)
+                for job_id, sha, total in cursor.fetchall():
+                    if sha is None:
+                        job_totals[job_id] = total
+                    else:
+                        body_totals[(job_id, sha)] = total
+                notes = {"channel": CHANNEL, "notes": notify_payloads(plan.job_ids)}
+                cursor.execute(_NOTIFY, notes)  # delivered to every LISTENing replica at commit
+            finally:
+                cursor.close()
+        return plan.results(body_totals, job_totals)
