@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import socket
@@ -76,6 +77,10 @@ def _serve(args: argparse.Namespace) -> int:
         "mavi-bridge: serving on %s (callbacks at /callbacks/<secret>; see `mavi-bridge url`)", where
     )
     server = uvicorn.Server(config)
+    # Everything imported so far (FastAPI, SQLAlchemy, ...) lives as long as the process: keep the cyclic
+    # garbage collector from walking it again and again under load (it took about a tenth of the CPU of a
+    # callback burst, see BENCHMARKS.md).
+    gc.freeze()
     if args.fd is not None:  # a listening socket handed over by a parent (BridgeServer in tests)
         server.run(sockets=[socket.socket(fileno=args.fd)])
     else:

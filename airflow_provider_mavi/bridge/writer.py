@@ -46,10 +46,12 @@ class BatchWriter:
         self._wakeup = asyncio.Event()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mavi-bridge-writer")
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> None:
         """Start the writer task in the running loop."""
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="mavi-bridge-writer")
+        self._loop = asyncio.get_running_loop()
+        self._task = self._loop.create_task(self._run(), name="mavi-bridge-writer")
 
     async def stop(self) -> None:
         """Finish what is queued, then stop."""
@@ -65,10 +67,13 @@ class BatchWriter:
 
         :param item: the callback to store.
         """
-        future: asyncio.Future[WriteResult] = asyncio.get_running_loop().create_future()
+        assert self._loop is not None, "start() the writer first"
+        future: asyncio.Future[WriteResult] = self._loop.create_future()
         self._pending.append((item, future))
         self._wakeup.set()
-        return await asyncio.shield(future)
+        # Not shielded: a caller that goes away cancels only its own future; the callback stays queued, is
+        # written all the same, and its result is dropped (see ``_run``).
+        return await future
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()

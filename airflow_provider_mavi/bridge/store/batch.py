@@ -43,6 +43,25 @@ class CallbackRow(NamedTuple):
     payload: bytes
 
 
+class _Group:
+    """The callbacks of one body, or of one job, within a batch."""
+
+    __slots__ = ("first", "last", "size", "terminal")
+
+    def __init__(self, item: IncomingCallback) -> None:
+        self.first = self.last = item
+        self.size = 0
+        self.terminal: IncomingCallback | None = None
+
+    def add(self, item: IncomingCallback) -> int:
+        """Add ``item``; return its position in the group."""
+        self.last = item
+        if self.terminal is None and item.terminal:
+            self.terminal = item
+        self.size += 1
+        return self.size - 1
+
+
 class BatchPlan:
     """
     Group a batch by body and by job, in arrival order.
@@ -51,12 +70,15 @@ class BatchPlan:
     """
 
     def __init__(self, items: Sequence[IncomingCallback]) -> None:
-        self.items = list(items)
-        self._bodies: dict[tuple[str, str], list[int]] = {}
-        self._jobs: dict[str, list[int]] = {}
-        for index, item in enumerate(self.items):
-            self._bodies.setdefault((item.job_id, item.body_sha256), []).append(index)
-            self._jobs.setdefault(item.job_id, []).append(index)
+        self._bodies: dict[tuple[str, str], _Group] = {}
+        self._jobs: dict[str, _Group] = {}
+        # per callback: its body key, its job, and its position among the batch's POSTs of each
+        self._places: list[tuple[tuple[str, str], int, str, int]] = []
+        for item in items:
+            key = (item.job_id, item.body_sha256)
+            body = self._bodies.get(key) or self._bodies.setdefault(key, _Group(item))
+            job = self._jobs.get(item.job_id) or self._jobs.setdefault(item.job_id, _Group(item))
+            self._places.append((key, body.add(item), item.job_id, job.add(item)))
 
     @property
     def job_ids(self) -> list[str]:
@@ -65,21 +87,18 @@ class BatchPlan:
 
     def delivery_rows(self) -> list[DeliveryRow]:
         """One row per distinct (job, body): first and last time seen, and how many POSTs carried it."""
-        rows = []
-        for indexes in self._bodies.values():
-            first, last = self.items[indexes[0]], self.items[indexes[-1]]
-            rows.append(
-                DeliveryRow(
-                    first.job_id,
-                    first.body_sha256,
-                    first.received_at,
-                    last.received_at,
-                    len(indexes),
-                    first.terminal,
-                    first.payload,
-                )
+        return [
+            DeliveryRow(
+                g.first.job_id,
+                g.first.body_sha256,
+                g.first.received_at,
+                g.last.received_at,
+                g.size,
+                g.first.terminal,
+                g.first.payload,
             )
-        return rows
+            for g in self._bodies.values()
+        ]
 
     def callback_rows(self) -> list[CallbackRow]:
         """
@@ -88,15 +107,14 @@ class BatchPlan:
         replaces a stored progress body with it when it is terminal.
         """
         rows = []
-        for indexes in self._jobs.values():
-            batch = [self.items[i] for i in indexes]
-            chosen = next((item for item in batch if item.terminal), batch[0])
+        for g in self._jobs.values():
+            chosen = g.terminal or g.first
             rows.append(
                 CallbackRow(
-                    batch[0].job_id,
-                    batch[0].received_at,
-                    batch[-1].received_at,
-                    len(batch),
+                    g.first.job_id,
+                    g.first.received_at,
+                    g.last.received_at,
+                    g.size,
                     chosen.terminal,
                     chosen.payload,
                 )
@@ -112,17 +130,18 @@ class BatchPlan:
         :param body_totals: ``count`` per (job id, body hash) after the write.
         :param job_totals: ``deliveries`` per job id after the write.
         """
-        counts: dict[int, int] = {}
-        for key, indexes in self._bodies.items():
-            if key not in body_totals:
-                raise StoreError(f"the store returned no count for a body of job {key[0]}")
-            for position, index in enumerate(indexes):
-                counts[index] = body_totals[key] - len(indexes) + 1 + position
-        answers: dict[int, WriteResult] = {}
-        for job_id, indexes in self._jobs.items():
-            if job_id not in job_totals:
-                raise StoreError(f"the store returned no record for job {job_id}")
-            for position, index in enumerate(indexes):
-                deliveries = job_totals[job_id] - len(indexes) + 1 + position
-                answers[index] = WriteResult(job_id, duplicate=counts[index] > 1, deliveries=deliveries)
-        return [answers[index] for index in range(len(self.items))]
+        missing = next((key for key in self._bodies if key not in body_totals), None)
+        if missing is not None:
+            raise StoreError(f"the store returned no count for a body of job {missing[0]}")
+        lost = next((job for job in self._jobs if job not in job_totals), None)
+        if lost is not None:
+            raise StoreError(f"the store returned no record for job {lost}")
+        bodies, jobs = self._bodies, self._jobs
+        return [
+            WriteResult(
+                job_id,
+                duplicate=body_totals[key] - bodies[key].size + body_place > 0,
+                deliveries=job_totals[job_id] - jobs[job_id].size + 1 + job_place,
+            )
+            for key, body_place, job_id, job_place in self._places
+        ]

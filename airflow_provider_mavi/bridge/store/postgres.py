@@ -2,10 +2,13 @@
 The PostgreSQL store: one database shared by every replica of the bridge.
 
 ``postgresql://`` uses psycopg 3; ``postgresql+psycopg2://`` uses psycopg2. Both take the ``%(name)s``
-parameter style the hand-written SQL below is written in. A batch of callbacks is one statement (two
-data-modifying CTEs over ``unnest`` arrays, see ``batch.py``) plus one ``NOTIFY`` statement, whatever its
-size: a round trip per callback cost more than the commit. ``NOTIFY`` is delivered at commit to every
-replica's ``LISTEN`` (``notify.py``), which wakes its waiters within milliseconds.
+parameter style the hand-written SQL below is written in.
+
+A batch of callbacks, whatever its size, is one round trip: one statement (two data-modifying CTEs over
+``unnest`` arrays, see ``batch.py``, and the ``NOTIFY``) sent on an autocommit connection, so it is its own
+transaction and the server answers only once it is committed. Round trips, not the database's work, were
+the cost: one per callback before, then begin, statement, notify and commit. ``NOTIFY`` is delivered at
+commit to every replica's ``LISTEN`` (``notify.py``), which wakes its waiters within milliseconds.
 """
 
 from __future__ import annotations
@@ -53,13 +56,15 @@ WITH d AS (
         payload = CASE WHEN NOT t.terminal AND excluded.terminal THEN excluded.payload ELSE t.payload END,
         terminal = t.terminal OR excluded.terminal
     RETURNING job_id, deliveries
+), n AS MATERIALIZED (
+    SELECT pg_notify(%(channel)s, note) FROM unnest(%(notes)s::text[]) AS note
 )
 SELECT job_id, body_sha256, count FROM d
 UNION ALL
 SELECT job_id, NULL, deliveries FROM c
+UNION ALL
+SELECT NULL, NULL, count(*)::int4 FROM n
 """
-
-_NOTIFY = "SELECT pg_notify(%(channel)s, note) FROM unnest(%(notes)s::text[]) AS note"
 
 _DELIVERY_ARRAYS = ("d_job_id", "d_sha", "d_received_at", "d_last_received_at", "d_count", "d_terminal",
                     "d_payload")  # fmt: skip
@@ -100,6 +105,11 @@ class PostgresStore(SqlStore):
         try:
             write = sa.create_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True)
             read = sa.create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
+            # the group-commit writer's own: autocommit (a statement is a transaction), no ping round trip (a
+            # broken connection fails its batch, is dropped, and the writer retries on a fresh one)
+            self.batch_engine = sa.create_engine(
+                url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=2
+            )
         except ImportError as err:
             raise StoreError(
                 f"the PostgreSQL driver of {url.drivername} is not installed ({err.name}): "
@@ -123,9 +133,14 @@ class PostgresStore(SqlStore):
         listener.start()
         return listener
 
+    def close(self) -> None:
+        """Close every pooled connection."""
+        super().close()
+        self.batch_engine.dispose()
+
     def write_callbacks(self, items: Sequence[IncomingCallback]) -> list[WriteResult]:
         """
-        Store a batch in one transaction (one upsert statement, one ``NOTIFY``) and return each result.
+        Store a batch in one statement, its own transaction, and return what happened to each, in order.
 
         :param items: the callbacks, in arrival order.
         """
@@ -135,20 +150,27 @@ class PostgresStore(SqlStore):
         params = {
             **_arrays(_DELIVERY_ARRAYS, plan.delivery_rows()),
             **_arrays(_CALLBACK_ARRAYS, plan.callback_rows()),
+            "channel": CHANNEL,
+            "notes": notify_payloads(plan.job_ids),
         }
         body_totals: dict[tuple[str, str], int] = {}
         job_totals: dict[str, int] = {}
-        with self.write_engine.begin() as conn:
-            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            try:
-                cursor.execute(_WRITE_BATCH, params)
-                for job_id, sha, total in cursor.fetchall():
-                    if sha is None:
-                        job_totals[job_id] = total
-                    else:
-                        body_totals[(job_id, sha)] = total
-                notes = {"channel": CHANNEL, "notes": notify_payloads(plan.job_ids)}
-                cursor.execute(_NOTIFY, notes)  # delivered to every LISTENing replica at commit
-            finally:
-                cursor.close()
+        connection = self.batch_engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(_WRITE_BATCH, params)
+            rows = cursor.fetchall()
+            cursor.close()
+        except Exception:
+            connection.invalidate()  # whatever broke, the next batch gets a fresh connection
+            raise
+        finally:
+            connection.close()
+        for job_id, sha, total in rows:
+            if job_id is None:  # the NOTIFY row
+                continue
+            if sha is None:
+                job_totals[job_id] = total
+            else:
+                body_totals[(job_id, sha)] = total
         return plan.results(body_totals, job_totals)
