@@ -3,11 +3,13 @@ What goes into the store and what comes out of it: small frozen dataclasses, ren
 JSON by their ``to_json()``. Pure: no database here.
 
 Adding a job column (say, the DAG that submitted it) means one field on :class:`JobSubmission` (written as is
-by every store) and on :class:`StoredJob`, one column in ``schema.py`` and its migration.
+by every store) and on :class:`StoredJob` (read and rendered as is), one column in ``schema.py`` and its
+migration.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from dataclasses import dataclass
@@ -180,15 +182,8 @@ class StoredJob:
     submitted_at: float
 
     def to_json(self) -> dict[str, Any]:
-        """``{job_id, kind, asset_id, key, state, submitted_at}``, time in ISO 8601 UTC."""
-        return {
-            "job_id": self.job_id,
-            "kind": self.kind,
-            "asset_id": self.asset_id,
-            "key": self.key,
-            "state": self.state,
-            "submitted_at": iso_utc(self.submitted_at),
-        }
+        """Every field (``{job_id, kind, asset_id, key, state, submitted_at}``), the time in ISO 8601 UTC."""
+        return {**dataclasses.asdict(self), "submitted_at": iso_utc(self.submitted_at)}
 
 
 @dataclass(frozen=True)

@@ -49,9 +49,13 @@ def _callback(row: Any) -> StoredCallback:
     return StoredCallback(row.job_id, row.seq, row.received_at, row.deliveries, row.payload)
 
 
+_JOB_FIELDS = [f.name for f in dataclasses.fields(StoredJob) if f.name != "state"]
+
+
 def _job(row: Any) -> StoredJob:
+    """A jobs row as a record: every field of ``StoredJob`` from its column, ``state`` derived."""
     state = JOB_DELIVERED if row.state == JOB_WAITING and row.delivered is not None else row.state
-    return StoredJob(row.job_id, row.kind, row.asset_id, row.key, state, row.submitted_at)
+    return StoredJob(**{name: row._mapping[name] for name in _JOB_FIELDS}, state=state)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:

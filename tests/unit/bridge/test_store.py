@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -175,3 +176,11 @@ def test_purge_keeps_recent(store: CallbackStore) -> None:
     assert store.get_callbacks(["old"]) == []
     assert [r.job_id for r in store.get_callbacks(["new"])] == ["new"]
     assert store.get_job("old").state == "waiting"  # type: ignore[union-attr]  # recorded just now
+
+
+def test_a_missing_postgresql_driver_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if it were not installed
+    with pytest.raises(StoreError, match=re.escape("pip install 'psycopg[binary]'")) as caught:
+        open_store("postgresql://bridge:pw-not-shown@127.0.0.1/db")
+    assert "postgresql+psycopg" in str(caught.value)
+    assert "pw-not-shown" not in str(caught.value)
