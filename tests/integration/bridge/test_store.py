@@ -64,7 +64,7 @@ def test_batch_equals_one_by_one(store: CallbackStore, before: list, batch: list
 
 
 def test_a_batch_keeps_arrival_order_and_big_payloads(store: CallbackStore) -> None:
-    prefix = uuid.uuid4().hex[:8]
+    prefix = f"{uuid.uuid4().hex[:8]}-é-\u2603"  # job ids are text: any Unicode
     big = {"task_id": "", "pad": "é" * 2000, "nul": "\x00"}  # bytes, not text: even NUL is kept
     bodies = [json.dumps({**big, "task_id": f"{prefix}-{i}"}).encode() for i in range(300)]
     items = [parse_callback(b, time.time()) for b in bodies]

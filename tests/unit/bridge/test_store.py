@@ -20,6 +20,7 @@ from airflow_provider_mavi.bridge.store import (
     StoreError,
     open_store,
 )
+from airflow_provider_mavi.bridge.store.notify import MAX_PAYLOAD, notify_payloads
 from airflow_provider_mavi.bridge.store.schema import ensure_schema
 
 
@@ -184,3 +185,12 @@ def test_a_missing_postgresql_driver_says_what_to_install(monkeypatch: pytest.Mo
         open_store("postgresql://bridge:pw-not-shown@127.0.0.1/db")
     assert "postgresql+psycopg" in str(caught.value)
     assert "pw-not-shown" not in str(caught.value)
+
+
+def test_notify_payloads_fit_postgresql_limit_and_keep_every_id_in_order() -> None:
+    assert notify_payloads(["a", "b"]) == ['["a", "b"]']
+    ids = [f"job-é-{i:04d}-" + "x" * 150 for i in range(200)]  # about 33 KB of JSON
+    payloads = notify_payloads(ids)
+    assert len(payloads) > 4
+    assert all(len(p.encode()) <= MAX_PAYLOAD for p in payloads)
+    assert [job for p in payloads for job in json.loads(p)] == ids
