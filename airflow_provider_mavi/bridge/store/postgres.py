@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import json
+import select
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -29,10 +30,12 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from sqlalchemy.engine import URL, Connection
+    from sqlalchemy.pool import PoolProxiedConnection
 
     from airflow_provider_mavi.bridge.store.protocol import StoreWatch
     from airflow_provider_mavi.bridge.store.records import IncomingCallback, WriteResult
 
+POOL_SIZE, POOL_OVERFLOW = 1, 2  # connections of the group-commit writer (it writes one batch at a time)
 SCHEMA_LOCK = 7264091  # pg_advisory_xact_lock key: replicas that start together create the tables once
 
 # The rows travel as two JSON arrays of arrays (payloads in base64): three text parameters that both drivers
@@ -103,8 +106,8 @@ class PostgresStore(SqlStore):
         try:
             write = sa.create_engine(url, pool_size=4, max_overflow=4, pool_pre_ping=True)
             read = sa.create_engine(url, pool_size=10, max_overflow=30, pool_pre_ping=True)
-            # the group-commit writer's own: autocommit (a statement is a transaction), no ping round trip (a
-            # broken connection fails its batch, is dropped, and the writer retries on a fresh one)
+            # the group-commit writer's own: autocommit (a statement is a transaction), and no ping round trip
+            # (see _live_connection)
             self.batch_engine = sa.create_engine(
                 url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=2
             )
@@ -136,6 +139,26 @@ class PostgresStore(SqlStore):
         super().close()
         self.batch_engine.dispose()
 
+    def _live_connection(self) -> PoolProxiedConnection:
+        """
+        A pooled batch connection the server has not closed meanwhile (restart, failover, idle timeout).
+
+        An idle connection has nothing to read unless the server ended it (its last words, then EOF): a poll
+        of the socket finds out without the round trip of a ``SELECT 1`` ping.
+        """
+        for _ in range(POOL_SIZE + POOL_OVERFLOW):
+            connection = self.batch_engine.raw_connection()
+            dbapi: Any = connection.dbapi_connection
+            try:
+                ended = bool(select.select([dbapi.fileno()], [], [], 0)[0])
+            except (OSError, ValueError):  # closed on our side already
+                ended = True
+            if not ended:
+                return connection
+            connection.invalidate()
+            connection.close()
+        return self.batch_engine.raw_connection()  # fresh ones by now
+
     def write_callbacks(self, items: Sequence[IncomingCallback]) -> list[WriteResult]:
         """
         Store a batch in one statement, its own transaction, and return what happened to each, in order.
@@ -153,7 +176,7 @@ class PostgresStore(SqlStore):
         }
         body_totals: dict[tuple[str, str], int] = {}
         job_totals: dict[str, int] = {}
-        connection = self.batch_engine.raw_connection()
+        connection = self._live_connection()
         try:
             cursor = connection.cursor()
             cursor.execute(_WRITE_BATCH, params)

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,3 +150,37 @@ def test_jobs_and_purge(store: CallbackStore) -> None:
     assert counts.deliveries >= 1
     assert store.get_callbacks([old]) == []
     assert store.get_job(old).state == "waiting"  # type: ignore[union-attr]  # its callback was purged
+
+
+def terminate_other_connections(url: str) -> int:
+    """End every other session on the database, as a PostgreSQL restart or failover would."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).all()
+            )
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2"])
+def test_postgres_write_survives_its_connections_being_ended(postgres, driver: str) -> None:
+    url = postgres.create_database(driver=driver)
+    store = open_store(url)
+    try:
+        store.ensure_schema()
+        assert store.write_callbacks([parse_callback(body("before"), time.time())])[0].deliveries == 1
+        assert terminate_other_connections(url) >= 1
+        time.sleep(0.2)  # the server's goodbye reaches the client socket
+        # the first write after it succeeds: the ended connection is noticed and replaced, nothing is lost
+        assert store.write_callbacks([parse_callback(body("after"), time.time())])[0].deliveries == 1
+        assert [r.job_id for r in store.get_callbacks(["before", "after"])] == ["before", "after"]
+    finally:
+        store.close()
