@@ -31,6 +31,8 @@ T = TypeVar("T")
 
 class Runtime:
     """
+    The app's store, writer, waiters and background tasks.
+
     Started by the app's lifespan under ``mavi-bridge serve``, or lazily on the first request when mounted in
     another app (Starlette does not run a mounted app's lifespan).
 

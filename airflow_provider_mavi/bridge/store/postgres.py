@@ -121,7 +121,7 @@ class PostgresStore(SqlStore):
     def _insert(self, table: sa.Table) -> Any:
         return postgresql_insert(table)
 
-    def _lock_schema(self, conn: Connection) -> None:
+    def _schema_preflight(self, conn: Connection) -> None:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
 
     def watch(self, on_ids: Callable[[list[str]], None]) -> StoreWatch | None:

@@ -83,13 +83,13 @@ class SqlStore:
         """The dialect's ``INSERT`` with ``on_conflict_do_update``."""
         raise NotImplementedError
 
-    def _lock_schema(self, conn: Connection) -> None:
-        """Serialise :meth:`ensure_schema` between processes (inside its transaction)."""
+    def _schema_preflight(self, conn: Connection) -> None:
+        """First step of :meth:`ensure_schema`'s transaction: lock out other processes, check the backend."""
 
     def ensure_schema(self) -> None:
         """Create or migrate the tables (see ``schema.ensure_schema``), under the backend's lock."""
         with self.write_engine.begin() as conn:
-            self._lock_schema(conn)
+            self._schema_preflight(conn)
             ensure_schema(conn)
 
     def ping(self) -> None:

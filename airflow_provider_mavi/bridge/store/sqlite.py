@@ -3,16 +3,18 @@ The SQLite store: one file in WAL mode with ``synchronous=FULL`` (a commit survi
 crash), one writer at a time (``BEGIN IMMEDIATE``), readers alongside it.
 
 The batch write is hand-written SQL in sqlite3's own ``?`` style on the DB-API connection: two multi-row
-upserts per batch (see ``batch.py``), then one row holding every new total as JSON. Not ``RETURNING``: the
-sqlite3 module hands its rows back one ``sqlite3_step`` at a time and releases the GIL around each, and in the
-bridge every release lets the busy event loop take the GIL for up to a switch interval (5 ms) before the
-writer thread gets it back. A batch is five steps this way, whatever its size.
+upserts per batch (see ``batch.py``), then one row holding every new total as JSON (SQLite's JSON functions,
+built in since 3.38 and in most earlier builds). Not ``RETURNING``: the sqlite3 module hands its rows back one
+``sqlite3_step`` at a time and releases the GIL around each, and every release is a chance for the busy event
+loop to take the GIL and keep it for up to a switch interval (5 ms) before the writer thread gets it back. A
+batch of up to 128 callbacks is five steps this way.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +85,15 @@ class SQLiteStore(SqlStore):
     def _insert(self, table: sa.Table) -> Any:
         return sqlite_insert(table)
 
-    # ``BEGIN IMMEDIATE`` of the write engine already serialises ``ensure_schema`` between processes.
+    def _schema_preflight(self, conn: Connection) -> None:
+        # the write engine's BEGIN IMMEDIATE already locks other processes out; check what this build has
+        try:
+            conn.exec_driver_sql("SELECT json_group_array(json_array(1)) FROM json_each('[1]')").scalar()
+        except sa.exc.OperationalError:
+            raise StoreError(
+                f"this SQLite ({sqlite3.sqlite_version}) has no JSON functions, which the store needs: "
+                "use a Python built with SQLite 3.38 or later, or PostgreSQL"
+            ) from None
 
     def write_callbacks(self, items: Sequence[IncomingCallback]) -> list[WriteResult]:
         """
@@ -135,7 +145,7 @@ def _engine(url: URL, *, immediate: bool) -> Engine:
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # SQLAlchemy emits BEGIN itself (see "begin" below)
+        dbapi_connection.isolation_level = None  # BEGIN is explicit: "begin" below, and the batch write's
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
