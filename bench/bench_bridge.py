@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 import uuid
 
@@ -168,22 +169,43 @@ def ms(value: float) -> str:
     return f"{value * 1000:.1f}"
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process and all its threads so far (Linux ``/proc``), else ``None``."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def bench_backend(name: str, db_url: str, total: int, connections: int, rounds: int) -> list[str]:
     """
     The no-op endpoint and durable callbacks on one server, interleaved over ``rounds`` (the order swapped
-    each round), so a change in the shared machine's load weighs on both alike.
+    each round), so a change in the shared machine's load weighs on both alike. Besides the rates, the
+    bridge process's own CPU per request (every thread; not the database server's), which the machine's load
+    sways much less than the rates.
     """
     endpoints = {"no-op endpoint": "_noop", "durable callback": "callbacks"}
     elapsed = dict.fromkeys(endpoints, 0.0)
+    cpu: dict[str, float | None] = dict.fromkeys(endpoints, 0.0)
     latencies: dict[str, list[float]] = {label: [] for label in endpoints}
     per_round = max(1, total // rounds)
     with BridgeServer(db_url=db_url, noop_endpoint=True, log_level="warning") as server:
+        assert server.process is not None
+        pid = server.process.pid
         await post_load(server, f"/_noop/{server.secret}", 500, connections)  # warm up
         for turn in range(rounds):
             order = list(endpoints) if turn % 2 == 0 else list(reversed(endpoints))
             for label in order:
+                before = process_cpu_seconds(pid)
                 rate, lat = await post_load(
                     server, f"/{endpoints[label]}/{server.secret}", per_round, connections
+                )
+                after = process_cpu_seconds(pid)
+                spent = cpu[label]
+                cpu[label] = (
+                    None if spent is None or before is None or after is None else spent + after - before
                 )
                 elapsed[label] += per_round / rate
                 latencies[label].extend(lat)
@@ -192,6 +214,8 @@ async def bench_backend(name: str, db_url: str, total: int, connections: int, ro
     for label in endpoints:
         lat = latencies[label]
         ratio = f"{rates[label] / rates['no-op endpoint']:.2f}"
+        spent = cpu[label]
+        per_request = "n/a" if spent is None else f"{spent / len(lat) * 1e6:.0f}"
         rows.append(
             row(
                 name,
@@ -200,6 +224,7 @@ async def bench_backend(name: str, db_url: str, total: int, connections: int, ro
                 connections,
                 f"{rates[label]:,.0f}",
                 ratio,
+                per_request,
                 ms(pct(lat, 50)),
                 ms(pct(lat, 99)),
             )
@@ -260,8 +285,11 @@ async def main_async(args: argparse.Namespace) -> None:
     import tempfile
 
     tmp = tempfile.mkdtemp(prefix="bench-bridge-")
-    print("| store | endpoint | requests | connections | per second | vs no-op | ack p50 ms | ack p99 ms |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        "| store | endpoint | requests | connections | per second | vs no-op | bridge CPU µs/request "
+        "| ack p50 ms | ack p99 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     await bench_backend(
         "SQLite (WAL, synchronous=FULL)",
         f"sqlite:///{tmp}/bench.sqlite3",
