@@ -88,10 +88,10 @@ def depth_exceeds(text: str, limit: int = MAX_DEPTH) -> bool:
         return False
     skeleton = _NOT_BRACKET.sub("", _STRING.sub("", text))
     for _ in range(limit):
-        skeleton = _INNERMOST.sub("", skeleton)
         if not skeleton:
             return False
-    return True
+        skeleton = _INNERMOST.sub("", skeleton)
+    return bool(skeleton)
 
 
 def loads_strict(body: bytes, *, max_depth: int = MAX_DEPTH) -> Any:
