@@ -68,7 +68,7 @@ def parse_callback(body: bytes, received_at: float) -> IncomingCallback:
     if not isinstance(payload, dict):
         raise Rejection(400, "not_object", "the body is not a JSON object")
     job_id = payload.get("task_id")
-    if not isinstance(job_id, str) or not job_id.strip():
+    if not isinstance(job_id, str) or not job_id:
         raise Rejection(400, "no_task_id", "the body has no string task_id")
     try:
         check_job_id(job_id, "task_id")

@@ -62,7 +62,9 @@ def test_a_second_bridge_on_the_same_port_fails_with_one_line(tmp_path: Path) ->
             "(another process, perhaps another bridge, uses it)"
         ]
         assert not (tmp_path / "second.sqlite3").exists()  # no store was opened
-        assert httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"  # the first still serves
+        assert (
+            httpx.get(f"http://127.0.0.1:{port}/healthz").json()["status"] == "ok"
+        )  # the first still serves
     finally:
         first.terminate()
         output = first.communicate(timeout=30)[0].decode()
