@@ -53,7 +53,7 @@ JOB_ID: Schema = {
 WAIT: Schema = {
     "type": "number",
     "minimum": 0,
-    "description": "seconds to wait for a callback (capped at the bridge's `max_wait`, 60 s by default; "
+    "description": "seconds to wait for a callback (cut to `MAVI_BRIDGE_MAX_WAIT`, 60 s by default; "
     "0 or absent: look once). Not a number, negative or not finite: 400",
 }
 

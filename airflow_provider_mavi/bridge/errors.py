@@ -3,7 +3,8 @@ Framework-level answers of the bridge: every error is ``{"detail": ...}`` JSON, 
 
 Input a route refuses (:class:`~airflow_provider_mavi.bridge.checks.InvalidInput`) is a 400, a read-API body
 over its limit a 413, a store that cannot be reached a 503 (clients retry), and a bug a 500 that says nothing
-about the request (uvicorn still logs the traceback). Starlette's own 404 and 405 are JSON already.
+about the request (uvicorn still logs the traceback). An unknown path is a 404, a known path with another
+method a 405 whose ``Allow`` names every method of that path.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 
 from airflow_provider_mavi.bridge.checks import InvalidInput
@@ -39,6 +42,31 @@ STORE_DOWN: tuple[type[Exception], ...] = (
     sa_exc.TimeoutError,
     StoreError,
 )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """
+    The methods of every route at the request's path (Starlette's own ``Allow`` names only one route's).
+
+    A concrete path comes before a templated one, as in OpenAPI: ``/v1/callbacks/wait`` is not
+    ``/v1/callbacks/{job_id}``.
+
+    :param request: the request.
+    """
+    path, root = request.scope.get("path", ""), request.scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    routes = [r for r in request.app.routes if isinstance(r, APIRoute) and r.path_regex.fullmatch(path)]
+    concrete = [r for r in routes if not r.param_convertors]
+    return sorted({method for route in concrete or routes for method in route.methods})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return JSONResponse({"detail": str(exc.detail)}, status_code=exc.status_code, headers=headers)
 
 
 async def _invalid(_request: Request, exc: Exception) -> Response:
@@ -68,6 +96,7 @@ def install(app: FastAPI) -> None:
 
     :param app: the bridge app.
     """
+    app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(InvalidInput, _invalid)
     app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(ClientDisconnect, _disconnected)
