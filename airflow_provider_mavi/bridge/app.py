@@ -275,7 +275,7 @@ def create_app(settings: BridgeSettings) -> FastAPI:
         for index, job_id in enumerate(job_ids):
             check_job_id(job_id, f"job_ids[{index}]")
         wait = body.get("wait")
-        if isinstance(wait, str):  # a JSON number, not the text of one (a query string's wait is text)
+        if isinstance(wait, str) or ("wait" in body and wait is None):  # a JSON number, if given
             raise InvalidInput("wait must be a finite number of seconds >= 0")
         wait = _parse_wait(wait, settings.max_wait)
         disconnected = asyncio.Event()
