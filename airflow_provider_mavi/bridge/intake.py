@@ -2,22 +2,21 @@
 Pure checks of an incoming callback body: what is stored, or why it is refused.
 
 The rule: whatever the bridge acknowledges, every route can serve. So a body is strict JSON
-(:func:`~airflow_provider_mavi.bridge.strict_json.loads_strict`: UTF-8, no ``NaN``/``Infinity``, no number
-a double or a 64-bit integer cannot hold, no repeated key, at most 64 levels deep), holds no lone surrogate,
-is an object, and its ``task_id`` can name a job (the bridge hook's rule, no spaces around). Anything else is
+(:func:`~airflow_provider_mavi.bridge.strict_json.parse_strict`: UTF-8, no ``NaN``/``Infinity``, no number
+a double or a 64-bit integer cannot hold, no repeated key, at most 64 levels deep, no lone surrogate), is an
+object, and its ``task_id`` can name a job (the bridge hook's rule, no spaces around). Anything else is
 a ``400`` that says which rule it broke, and nothing is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from airflow_provider_mavi.bridge.checks import InvalidInput, check_job_id
 from airflow_provider_mavi.bridge.store import IncomingCallback, is_terminal
-from airflow_provider_mavi.bridge.strict_json import JsonRefused, loads_strict
+from airflow_provider_mavi.bridge.strict_json import CANONICAL, JsonRefused, parse_strict
 
 
 @dataclass(frozen=True)
@@ -26,8 +25,9 @@ class Rejection(Exception):
     Why a callback is refused.
 
     :param status: the HTTP status to answer.
-    :param reason: the metric label (``not_json``, ``not_utf8``, ``too_deep``, ``bad_number``,
-        ``duplicate_key``, ``not_object``, ``no_task_id``, ``bad_task_id``, ``too_large``, ...).
+    :param reason: the metric label (``not_json``, ``not_utf8``, ``bad_unicode``, ``too_deep``,
+        ``bad_number``, ``duplicate_key``, ``not_object``, ``no_task_id``, ``bad_task_id``, ``too_large``,
+        ...).
     :param message: what the sender is told.
     """
 
@@ -47,9 +47,7 @@ def canonical_json(value: Any) -> bytes:
     :param value: a parsed JSON value.
     """
     try:
-        return json.dumps(
-            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-        ).encode("utf-8")
+        return CANONICAL.encode(value).encode("utf-8")
     except UnicodeEncodeError as err:
         raise ValueError("the body holds a string that is not valid Unicode (a lone surrogate)") from err
 
@@ -62,7 +60,7 @@ def parse_callback(body: bytes, received_at: float) -> IncomingCallback:
     :param received_at: epoch seconds.
     """
     try:
-        payload = loads_strict(body)
+        payload, canonical = parse_strict(body)
     except JsonRefused as refused:
         raise Rejection(400, refused.reason, refused.message) from None
     if not isinstance(payload, dict):
@@ -76,10 +74,6 @@ def parse_callback(body: bytes, received_at: float) -> IncomingCallback:
         raise Rejection(400, "bad_task_id", str(err)) from None
     if job_id != job_id.strip():
         raise Rejection(400, "bad_task_id", "task_id cannot have spaces around it")
-    try:
-        canonical = canonical_json(payload)
-    except (ValueError, RecursionError):
-        raise Rejection(400, "not_utf8", "the body holds a string that is not valid Unicode") from None
     return IncomingCallback(
         job_id=job_id,
         body_sha256=hashlib.sha256(canonical).hexdigest(),

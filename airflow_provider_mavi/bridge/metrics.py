@@ -15,6 +15,7 @@ REJECT_REASONS = (
     "too_large",
     "not_json",
     "not_utf8",
+    "bad_unicode",
     "too_deep",
     "bad_number",
     "duplicate_key",
