@@ -72,6 +72,8 @@ def _inline(path: ObjectStoragePath, mime_type: str, max_bytes: int) -> str:
         size = path.stat().st_size
     except FileNotFoundError:
         raise MaviOperatorError(f"video {str(path)!r} does not exist. Nothing was sent to Mavi.") from None
+    except (OSError, ValueError) as error:  # e.g. no filesystem registered for its scheme
+        raise MaviOperatorError(f"video {str(path)!r} cannot be read: {error}. Nothing was sent.") from None
     if size > max_bytes:
         raise MaviOperatorError(
             f"video {str(path)!r} is {size} bytes, over max_inline_bytes ({max_bytes}) for a video sent "

@@ -137,12 +137,17 @@ def connection(emulator: EmulatorServer, bridge: BridgeServer) -> str:
 def sync_emulator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[EmulatorServer]:
     """The emulator (qps 20) with NO webhook and `mavi_default` WITHOUT bridge_url/bridge_token."""
     with EmulatorServer(qps=20, data_dir=tmp_path / "emu") as server:
-        monkeypatch.setenv("AIRFLOW_CONN_MAVI_DEFAULT", sync_connection(server))
+        monkeypatch.setenv("AIRFLOW_CONN_MAVI_DEFAULT", _no_bridge_connection(server))
         yield server
 
 
-def sync_connection(server: EmulatorServer) -> str:
-    """`mavi_default` as JSON for the emulator: no bridge extras at all."""
+@pytest.fixture
+def sync_connection(sync_emulator: EmulatorServer) -> str:
+    """`mavi_default` as JSON for `sync_emulator` (for `airflow dags test`): no bridge extras at all."""
+    return _no_bridge_connection(sync_emulator)
+
+
+def _no_bridge_connection(server: EmulatorServer) -> str:
     return json.dumps(
         {
             "conn_type": "mavi",

@@ -38,12 +38,15 @@ def test_elevenlabs_writes_json_webvtt_and_srt(
     result = op.execute(run.context("stt"))
     stem = tmp_path / "out" / f"{ready_video}.elevenlabs"
     assert result["json_path"] == f"{stem}.json"
-    assert result["vtt_path"] == f"{stem}.vtt" and result["srt_path"] == f"{stem}.srt"
-    assert "segments" not in result and "words" not in result  # the XCom is a summary
+    assert result["vtt_path"] == f"{stem}.vtt"
+    assert result["srt_path"] == f"{stem}.srt"
+    assert "segments" not in result
+    assert "words" not in result
     document = json.loads(Path(result["json_path"]).read_text())
     # The sample's tone track: 0-1.5 s, 2-3.5 s, 4-5.5 s; the emulator stands in one word per turn.
     assert [(s["start"], s["end"]) for s in document["segments"]] == [(0.0, 1.5), (2.0, 3.5), (4.0, 5.5)]
-    assert result["segment_count"] == 3 and result["text"] == document["text"]
+    assert result["segment_count"] == 3
+    assert result["text"] == document["text"]
     captions = webvtt.read(result["vtt_path"]).captions
     assert [(c.start, c.end, c.voice) for c in captions] == [
         ("00:00:00.000", "00:00:01.500", "speaker_0"),
@@ -70,7 +73,8 @@ def test_assemblyai_words_are_seconds_and_priced_from_the_answer(
         task_id="stt", asset_id=ready_video, provider="assemblyai", speaker_labels=True
     )
     result = op.execute(run.context("stt"))
-    assert result["provider"] == "assemblyai" and result["transcript_id"]
+    assert result["provider"] == "assemblyai"
+    assert result["transcript_id"]
     assert [(w["start"], w["end"], w["speaker"]) for w in result["words"]] == [
         (0.0, 1.5, "A"),
         (2.0, 3.5, "B"),
@@ -96,10 +100,12 @@ def test_a_url_source_is_never_written_anywhere(
     result = op.execute(run.context("stt"))
     assert Path(result["json_path"]).name.startswith("url-")
     written = "".join(p.read_text() for p in (tmp_path / "out").iterdir())
-    assert "secret-token-123" not in written and "secret-token-123" not in json.dumps(result)
+    assert "secret-token-123" not in written
+    assert "secret-token-123" not in json.dumps(result)
     assert "secret-token-123" not in json.dumps(run.stores[("stt", -1)].values)
     # One speaker (no diarize) and pauses of 0.5 s: the three turns make one segment.
-    assert result["segment_count"] == 1 and result["text"] == "[speech] [speech] [speech]"
+    assert result["segment_count"] == 1
+    assert result["text"] == "[speech] [speech] [speech]"
 
 
 def test_the_ambiguous_400_of_an_unknown_asset(sync_emulator: Any, tmp_path: Path, run: Any) -> None:
@@ -150,7 +156,8 @@ def test_a_retry_after_the_output_failed_pays_nothing(
     again = MaviSpeechToTextOperator(task_id="stt", asset_id=ready_video, output_path=str(out)).execute(
         run.context("stt")
     )
-    assert again == result and len(paid(sync_emulator)) == 1
+    assert again == result
+    assert len(paid(sync_emulator)) == 1
 
 
 def test_another_request_in_a_retry_pays_for_its_own_answer(
@@ -167,7 +174,9 @@ def test_a_bad_output_location_fails_before_paying(
     sync_emulator: Any, ready_video: str, tmp_path: Path, run: Any
 ) -> None:
     (tmp_path / "file").write_text("not a directory")
-    op = MaviSpeechToTextOperator(task_id="stt", asset_id=ready_video, output_path=str(tmp_path / "file" / "x"))
+    op = MaviSpeechToTextOperator(
+        task_id="stt", asset_id=ready_video, output_path=str(tmp_path / "file" / "x")
+    )
     with pytest.raises(OSError):
         op.execute(run.context("stt"))
     assert sync_emulator.stats()["requests"].get(STT, 0) == 0
@@ -180,6 +189,6 @@ def test_an_option_of_the_wrong_provider_is_refused_before_sending(
         task_id="stt", asset_id=ready_video, provider="{{ 'assemblyai' }}", diarize=True
     )
     op.render_template_fields({})
-    with pytest.raises(MaviOperatorError, match="diarize.*Nothing was sent to Mavi"):
+    with pytest.raises(MaviOperatorError, match=r"diarize.*Nothing was sent to Mavi"):
         op.execute(run.context("stt"))
     assert sync_emulator.stats()["requests"].get(STT, 0) == 0
