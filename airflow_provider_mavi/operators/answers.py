@@ -100,7 +100,11 @@ class AnswerMemory:
 
         :param answer: the answer document (JSON).
         """
-        return self._keep({"answer": dict(answer)}, what="answer")
+        return self._keep(
+            {"answer": dict(answer)},
+            what="answer",
+            risk="if writing the output fails now, the next try pays again",
+        )
 
     def keep_result(self, result: Mapping[str, Any]) -> None:
         """Keep the task's result once its outputs are written (with the answer when both fit).
@@ -108,8 +112,10 @@ class AnswerMemory:
         :param result: the result (JSON, with the output paths).
         """
         answer = self._kept.get("answer")
-        if answer is None or not self._keep({"answer": answer, "result": dict(result)}, what="", quiet=True):
-            self._keep({"result": dict(result)}, what="result")
+        if answer is None or not self._keep({"answer": answer, "result": dict(result)}, what="", risk=""):
+            self._keep(
+                {"result": dict(result)}, what="result", risk="a retry re-uses the kept answer, if any"
+            )
 
     def keep_unknown_outcome(self, error: BaseException) -> None:
         """Note that a call ended with its outcome unknown (it may have been billed), for the next try's log.
@@ -117,22 +123,22 @@ class AnswerMemory:
         :param error: the error raised.
         """
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self._keep({"unknown_outcome": {"at": now, "error": type(error).__name__}}, what="", quiet=True)
+        self._keep({"unknown_outcome": {"at": now, "error": type(error).__name__}}, what="", risk="")
 
-    def _keep(self, fields: dict[str, Any], *, what: str, quiet: bool = False) -> bool:
+    def _keep(self, fields: dict[str, Any], *, what: str, risk: str) -> bool:
         if self.store is None:
             return False
         value = {"fingerprint": self.fingerprint, **fields}
         size = _size(value)
         if self.limit is not None and size > self.limit:
-            if not quiet:
+            if risk:
                 self.log.warning(
                     "The Mavi %s (%d bytes of JSON) is over the task state store's limit "
-                    "([state_store] max_value_storage_bytes = %d) and is not kept: if this try fails before "
-                    "its output is written, the next try pays for a new answer",
+                    "([state_store] max_value_storage_bytes = %d) and is not kept: %s",
                     what,
                     size,
                     self.limit,
+                    risk,
                 )
             return False
         try:
