@@ -140,3 +140,26 @@ def test_an_answer_over_the_store_limit_is_kept_once_written(
     assert len(paid(sync_emulator, "embed_text")) == 2
     assert op().execute(run.context("embed")) == result  # once written, the small result is kept
     assert len(paid(sync_emulator, "embed_text")) == 2
+
+
+def test_back_to_back_calls_stay_under_the_accounts_limit(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run: Any
+) -> None:
+    """With Mavi's 1 request per second, four embeddings in a row are paced by the hook: none is refused."""
+    from airflow_provider_mavi.emulator.testing import EmulatorServer
+
+    monkeypatch.setenv("MAVI_RATE_LIMIT_DIR", str(tmp_path / "limits"))
+    with EmulatorServer(qps=1, data_dir=tmp_path / "emu") as server:
+        connection = {"conn_type": "mavi", "host": server.base_url, "password": server.api_key}
+        monkeypatch.setenv("AIRFLOW_CONN_MAVI_DEFAULT", json.dumps(connection))
+        for i in range(4):
+            MaviEmbedTextOperator(
+                task_id=f"embed{i}",
+                texts=[f"text {i}"],
+                dimensionality=4,
+                output_path=str(tmp_path / f"{i}.npy"),
+            ).execute(run.context(f"embed{i}"))
+        stats = server.stats()
+    assert stats["requests"][TEXT] == 4
+    assert stats["rate_limited"] == {}
+    assert [job["kind"] for job in stats["jobs"]] == ["embed_text"] * 4

@@ -191,3 +191,38 @@ def test_a_kept_value_that_is_not_ours_is_ignored(run: Any) -> None:
     memory = AnswerMemory(context, stt(PaidHook()), "f" * 64)
     assert memory.recall() == {}
     assert json.loads(json.dumps(context["task_state_store"].get(STATE_KEY))) == "garbage"
+
+
+def test_the_registered_module_exports_the_sync_operators() -> None:
+    import importlib
+
+    from airflow_provider_mavi.get_provider_info import get_provider_info
+    from airflow_provider_mavi.operators.sync import MaviSyncOperator
+
+    (entry,) = get_provider_info()["operators"]
+    (module,) = (importlib.import_module(name) for name in entry["python-modules"])
+    templated = {
+        "MaviSpeechToTextOperator": {"asset_id", "url", "source_url", "provider", "options", "output_path"},
+        "MaviVideoChatOperator": {
+            "model",
+            "video",
+            "prompt",
+            "messages",
+            "mime_type",
+            "options",
+            "output_path",
+        },
+        "MaviEmbedVideoOperator": {"asset_id", "model", "output_path"},
+        "MaviEmbedTextOperator": {"texts", "model", "dimensionality", "output_path"},
+    }
+    for name, fields in templated.items():
+        cls = getattr(module, name)
+        assert name in module.__all__
+        assert issubclass(cls, MaviSyncOperator)
+        assert fields | {"mavi_conn_id"} <= set(cls.template_fields), name
+
+
+def test_the_retry_settings_reach_the_hook() -> None:
+    op = MaviSpeechToTextOperator(task_id="stt", asset_id="re_1", mavi_retry_attempts=1, mavi_retry_delay=0.5)
+    assert op.mavi_retry_policy.max_attempts == 1
+    assert op.hook.retry_policy is op.mavi_retry_policy
