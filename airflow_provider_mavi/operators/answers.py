@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = ["STATE_KEY", "AnswerMemory", "fingerprint", "store_limit"]
 
-#: task_state_store key holding ``{fingerprint, answer?, result?, unknown_outcome?}``.
+#: task_state_store key holding ``{fingerprint, answer?, result?, outputs?, unknown_outcome?}``.
 STATE_KEY = "mavi_answer"
 _DEFAULT_LIMIT = 65535
 
@@ -106,16 +106,16 @@ class AnswerMemory:
             risk="if writing the output fails now, the next try pays again",
         )
 
-    def keep_result(self, result: Mapping[str, Any]) -> None:
+    def keep_result(self, result: Mapping[str, Any], outputs: str) -> None:
         """Keep the task's result once its outputs are written (with the answer when both fit).
 
         :param result: the result (JSON, with the output paths).
+        :param outputs: where the outputs were asked to go: a result is re-used only for the same place.
         """
+        done = {"result": dict(result), "outputs": outputs}
         answer = self._kept.get("answer")
-        if answer is None or not self._keep({"answer": answer, "result": dict(result)}, what="", risk=""):
-            self._keep(
-                {"result": dict(result)}, what="result", risk="a retry re-uses the kept answer, if any"
-            )
+        if answer is None or not self._keep({"answer": answer, **done}, what="", risk=""):
+            self._keep(done, what="result", risk="a retry re-uses the kept answer, if any")
 
     def keep_unknown_outcome(self, error: BaseException) -> None:
         """Note that a call ended with its outcome unknown (it may have been billed), for the next try's log.

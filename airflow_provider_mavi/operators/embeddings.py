@@ -58,17 +58,12 @@ class _MaviEmbedOperator(MaviSyncOperator):
         return ObjectStoragePath(str(self.output_path))
 
     def _common(self) -> dict[str, Any]:
-        """The checked model and output format, for :meth:`request`."""
+        """The checked model, for :meth:`request`; the output format is checked too (it is not part of what
+        is asked: a retry writing another format re-uses the answer)."""
         if not isinstance(self.model, str) or not self.model.strip():
             raise MaviOperatorError(f"model must be a non-empty string, got {self.model!r}")
-        return {"model": self.model, "format": vector_format(str(self.output_path))}
-
-    def call_params(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        """The request without ``format`` (not Mavi's).
-
-        :param request: the checked request.
-        """
-        return {key: value for key, value in request.items() if key != "format"}
+        vector_format(str(self.output_path))
+        return {"model": self.model}
 
     def document(self, value: Embeddings, request: Mapping[str, Any]) -> dict[str, Any]:
         """The vectors and their price, as JSON.

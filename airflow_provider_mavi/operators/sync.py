@@ -8,7 +8,8 @@ One try (:meth:`MaviSyncOperator.execute`):
 
 1. :meth:`~MaviSyncOperator.request`: the rendered fields, checked (``MaviOperatorError``, nothing sent);
 2. what an earlier try kept (:class:`~airflow_provider_mavi.operators.answers.AnswerMemory`): its result when
-   its output files are all there, else its answer, written again; either way nothing is paid;
+   it went to the same ``output_path`` and its files are all there, else its answer, written again; either way
+   nothing is paid;
 3. otherwise the request body is built and checked (the catalogue's pure builder, the same one the hook
    runs), the output location is prepared (so a bad bucket fails before paying), Mavi is asked, the answer
    is kept in the task state store, then written; the result is kept too, its price pushed and logged.
@@ -131,7 +132,12 @@ class MaviSyncOperator(MaviBaseOperator):
         memory = AnswerMemory(context, self, fingerprint(self.call_kind, request))
         kept = memory.recall()
         result = kept.get("result")
-        if isinstance(result, Mapping) and _all_exist(output_paths(result)):
+        outputs = str(getattr(self, "output_path", None) or "")
+        if (
+            isinstance(result, Mapping)
+            and kept.get("outputs") == outputs
+            and _all_exist(output_paths(result))
+        ):
             self.log.info("Re-using the result of an earlier try of this task: nothing paid by this try")
             log_spend(context, result.get("cost_usd"), self)
             return dict(result)
@@ -142,7 +148,7 @@ class MaviSyncOperator(MaviBaseOperator):
         else:
             answer = self._ask(memory, request, kept.get("unknown_outcome"))
         result = self.write(request, answer)
-        memory.keep_result(result)
+        memory.keep_result(result, outputs)
         log_spend(context, result.get("cost_usd"), self)
         return result
 

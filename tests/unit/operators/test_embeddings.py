@@ -172,3 +172,13 @@ def test_a_vector_count_that_differs_from_the_texts_is_refused(run: Any, tmp_pat
         with_hook(op, hook).execute(run.context("e"))
     assert not (tmp_path / "t.npy").exists()
     assert run.stores[("e", -1)].values == {}
+
+
+def test_a_retry_writing_another_format_re_uses_the_answer(run: Any, tmp_path: Path) -> None:
+    hook = PaidHook(parse_video_embedding(ex.VIDEO_EMBEDDING_ANSWER["data"]))
+    for name in ("v.npy", "v.parquet"):
+        op = MaviEmbedVideoOperator(task_id="e", asset_id="re_1", output_path=str(tmp_path / name))
+        result = with_hook(op, hook).execute(run.context("e"))
+    assert len(hook.calls) == 1
+    assert result["format"] == "parquet"
+    assert pq.read_table(tmp_path / "v.parquet").num_rows == 1

@@ -102,7 +102,9 @@ def test_a_kept_result_whose_files_are_gone_and_no_answer_pays_again(run: Any, t
     hook = PaidHook(elevenlabs(), elevenlabs())
     first = stt(hook, output_path=str(tmp_path)).execute(run.context("stt"))
     store = run.stores[("stt", -1)]
-    store.values[STATE_KEY] = {"fingerprint": store.values[STATE_KEY]["fingerprint"], "result": first}
+    kept = store.values[STATE_KEY]
+    assert kept["outputs"] == str(tmp_path)
+    store.values[STATE_KEY] = {"fingerprint": kept["fingerprint"], "result": first, "outputs": str(tmp_path)}
     Path(first["json_path"]).unlink()
     stt(hook, output_path=str(tmp_path)).execute(run.context("stt"))
     assert len(hook.calls) == 2
