@@ -66,6 +66,8 @@ class MaviSyncOperator(MaviBaseOperator):
 
     #: The call, for the fingerprint and the logs, e.g. ``speech_to_text``.
     call_kind: ClassVar[str] = ""
+    #: Where the outputs go (subclasses set it); a kept result is re-used only for the same place.
+    output_path: str | ObjectStoragePath | None = None
 
     # -- to implement ------------------------------------------------------------------------------
 
@@ -132,7 +134,7 @@ class MaviSyncOperator(MaviBaseOperator):
         memory = AnswerMemory(context, self, fingerprint(self.call_kind, request))
         kept = memory.recall()
         result = kept.get("result")
-        outputs = str(getattr(self, "output_path", None) or "")
+        outputs = str(self.output_path or "")
         if (
             isinstance(result, Mapping)
             and kept.get("outputs") == outputs
