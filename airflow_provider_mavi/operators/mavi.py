@@ -11,9 +11,12 @@ from airflow_provider_mavi.exceptions import (
     MaviTriggerEventError,
     MaviWaitError,
 )
+from airflow_provider_mavi.operators.chat import MaviVideoChatOperator
 from airflow_provider_mavi.operators.delete import MaviDeleteAssetOperator
 from airflow_provider_mavi.operators.download import MaviDownloadAssetOperator
+from airflow_provider_mavi.operators.embeddings import MaviEmbedTextOperator, MaviEmbedVideoOperator
 from airflow_provider_mavi.operators.extract_frames import MaviExtractFramesOperator
+from airflow_provider_mavi.operators.speech import MaviSpeechToTextOperator
 from airflow_provider_mavi.operators.transcribe import MaviTranscribeVideoOperator
 from airflow_provider_mavi.operators.upload import MaviUploadOperator
 
@@ -22,12 +25,16 @@ __all__ = [
     "MaviBridgeNotConfiguredError",
     "MaviDeleteAssetOperator",
     "MaviDownloadAssetOperator",
+    "MaviEmbedTextOperator",
+    "MaviEmbedVideoOperator",
     "MaviExtractFramesOperator",
     "MaviJobFailedError",
     "MaviJobTimeoutError",
     "MaviOperatorError",
+    "MaviSpeechToTextOperator",
     "MaviTranscribeVideoOperator",
     "MaviTriggerEventError",
     "MaviUploadOperator",
+    "MaviVideoChatOperator",
     "MaviWaitError",
 ]
