@@ -38,14 +38,14 @@ class Bucket:
         body: bytes = self.client.get_object(Bucket=self.name, Key=key)["Body"].read()
         return body
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def list_keys(self, prefix: str = "") -> list[str]:
         """Every key under ``prefix``, sorted."""
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.name, Prefix=prefix)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
 
     def snapshot(self, prefix: str = "") -> dict[str, str]:
         """``{key: sha256}`` of everything under ``prefix``."""
-        return {key: hashlib.sha256(self.get(key)).hexdigest() for key in self.keys(prefix)}
+        return {key: hashlib.sha256(self.get(key)).hexdigest() for key in self.list_keys(prefix)}
 
     def bucket_names(self) -> set[str]:
         """Every bucket of the server."""
