@@ -114,4 +114,4 @@ def decode_problem(path: str | os.PathLike[str], media_type: MediaType) -> str |
 
 
 def _article(media_type: str) -> str:
-    return "an audio file" if media_type == "audio" else f"a {media_type}"
+    return {"audio": "an audio file", "image": "an image"}.get(media_type, f"a {media_type}")
