@@ -179,7 +179,12 @@ class MaviDownloadAssetOperator(MaviBaseOperator):
         check_output_location(directory, "destination", "nothing was downloaded")
 
     def _download_frames(self, asset_id: str) -> dict[str, Any]:
-        target = storage_path(self.destination)
+        destination = self.destination
+        target = (  # paths in the result stay as given (a plain local path, a URL)
+            destination
+            if isinstance(destination, ObjectStoragePath)
+            else ObjectStoragePath(os.fspath(destination))
+        )
         check_output_location(target, "destination", "nothing was downloaded")
         with tempfile.TemporaryDirectory(prefix="mavi-frames-") as scratch:
             archive_path = str(self.hook.download_asset(asset_id, scratch + os.sep))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airflow.sdk import ObjectStoragePath
+
 from airflow_provider_mavi.endpoints import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
 from airflow_provider_mavi.exceptions import MaviOperatorError
 from airflow_provider_mavi.operators.jobs import MaviJobOperator
@@ -18,7 +20,7 @@ from airflow_provider_mavi.results import (
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from airflow.sdk import Context, ObjectStoragePath
+    from airflow.sdk import Context
 
 
 class MaviTranscribeVideoOperator(MaviJobOperator):
@@ -103,7 +105,7 @@ class MaviTranscribeVideoOperator(MaviJobOperator):
         }
         if self.output_path in (None, ""):
             return {**summary, "segments": result.segments_as_dicts()}
-        directory = ensure_directory(self.output_path)
+        directory = ensure_directory(ObjectStoragePath(str(self.output_path)))  # paths stay as given
         json_path = directory / f"{job_id}.json"
         vtt_path = directory / f"{job_id}.vtt"
         json_path.write_text(transcript_to_json(result, cost_usd=cost), encoding="utf-8")

@@ -57,7 +57,7 @@ def local_path(source: str | os.PathLike[str] | ObjectStoragePath) -> str | None
 
 
 def _refuse(source: object, problem: str) -> MaviOperatorError:
-    return MaviOperatorError(f"source {source!s}: {problem}; nothing was uploaded, nothing paid")
+    return MaviOperatorError(f"source {source!s}: {problem}: nothing was uploaded, nothing paid")
 
 
 def describe_source(

@@ -186,6 +186,6 @@ def test_a_text_file_given_as_the_video_is_refused_before_paying(
         "mavi_video_pipeline", {"video": s3.url("in/notes.mp4"), "output": s3.url("out")}
     )
     assert run.state == "failed"
-    assert "it is a text file, not a video; nothing was uploaded, nothing paid" in run.output
+    assert "it is a text file, not a video: nothing was uploaded, nothing paid" in run.output
     assert uploads(services.stats()) == uploads(before)
     assert services.stats()["jobs"] == before["jobs"]

@@ -96,7 +96,7 @@ def test_a_file_that_is_provably_not_a_video_is_refused_before_uploading(
         source = str(tmp_path / "clip.mp4")
         Path(source).write_bytes(content)
     op = MaviUploadOperator(task_id="upload", source=source, media_type="video")
-    with pytest.raises(MaviOperatorError, match=f"{problem}; nothing was uploaded, nothing paid"):
+    with pytest.raises(MaviOperatorError, match=f"{problem}: nothing was uploaded, nothing paid"):
         op.execute(run.context("upload"))
     assert uploads(wired) == 0
     assert wired.stats()["jobs"] == []
