@@ -80,7 +80,7 @@ def describe_source(
     problem: str | None = None
     if path is not None:
         if not os.path.isfile(path):
-            raise _refuse(path, f"{path} is not an existing file")
+            raise _refuse(path, "it is not an existing file")
         size = os.path.getsize(path)
         if media_type is not None:
             with open(path, "rb") as stream:
