@@ -1,6 +1,8 @@
 """Example: process a date-partitioned archive of videos through Mavi, one day per run, safe to re-run.
 
-Source layout: ``<root>/YYYY-MM-DD/*.mp4`` (a local directory or an object storage URL). Each daily run takes
+Source layout: ``<root>/YYYY-MM-DD/*.mp4`` (a local directory or an object storage URL such as
+``s3://aws_default@bucket/videos``; the output is checked writable, and a missing bucket is an error,
+before anything is paid for). Each daily run takes
 the videos of its day and, for each one, in a mapped task group: upload -> extract frames and download them ->
 transcribe (JSON + WebVTT) -> record. Results land under ``<output>/YYYY-MM-DD/<video>/``::
 
@@ -48,7 +50,7 @@ from airflow_provider_mavi.operators.mavi import (
     MaviTranscribeVideoOperator,
     MaviUploadOperator,
 )
-from airflow_provider_mavi.paths import safe_segment, storage_path
+from airflow_provider_mavi.paths import check_output_location, missing_bucket, safe_segment, storage_path
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,9 @@ def mavi_backfill_historical() -> None:
         day = params.get("day") or pendulum.instance(when).in_timezone("UTC").format("YYYY-MM-DD")
         source = storage_path(setting(params, "root", "incoming")) / day
         output = storage_path(setting(params, "output", "results")) / day
+        why = missing_bucket(source)
+        if why is not None:
+            raise FileNotFoundError(f"root {source} cannot be read: {why}")
         if not source.exists():
             log.info("no folder %s: nothing to do for %s", source, day)
             return []
@@ -145,6 +150,8 @@ def mavi_backfill_historical() -> None:
                     "transcript": str(out_dir / "transcript"),
                 }
             )
+        if todo:  # before anything is paid for: the results must have somewhere to go
+            check_output_location(output, "output", "nothing was uploaded or submitted")
         log.info(
             "%s: %d videos, %d to process, %d already done",
             day,
@@ -208,7 +215,7 @@ def mavi_backfill_historical() -> None:
         :param transcript: the folder for the transcript's JSON and WebVTT.
         """
         # XComArgs are resolved when each task runs; typed Any because the operators take the resolved values.
-        upload = MaviUploadOperator(task_id="upload", source=video, pool=POOL)
+        upload = MaviUploadOperator(task_id="upload", source=video, media_type="video", pool=POOL)
         uploaded: Any = upload.output  # the re_ asset id; its XCom key "media" holds size and duration
         frames = MaviExtractFramesOperator(
             task_id="extract_frames",
