@@ -181,8 +181,9 @@ class MaviEditVideoOperator(MaviJobOperator):
         return self._body()
 
     def _body(self) -> dict[str, Any]:
+        self.asset_ids = _ids(self.asset_ids)  # type: ignore[assignment]  # read a lazy sequence once
         try:
-            return edit_body(_ids(self.asset_ids), self.orientation, self.user_prompt)  # type: ignore[arg-type]
+            return edit_body(self.asset_ids, self.orientation, self.user_prompt)
         except ValueError as error:
             raise MaviOperatorError(f"{error}: nothing was submitted") from None
 
