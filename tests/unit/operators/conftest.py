@@ -1,4 +1,4 @@
-"""Fixtures of the operators' unit tests: a paid Mavi behind a ``requests`` adapter, and operators wired to it.
+"""Fixtures of the operators' unit tests: a paid Mavi behind a ``requests`` adapter, operators wired to it.
 
 ``paid_mavi`` answers what the real ``MaviHook`` sends (no socket): a job submit gets a fresh 32-hex
 ``task_id``, a sync call the answer a test scripted (default: the documented example); every request is
@@ -86,7 +86,7 @@ class GrantAll:
 
 @pytest.fixture
 def paid_mavi(monkeypatch: pytest.MonkeyPatch) -> PaidMavi:
-    """``mavi_default`` pointing at the paid Mavi (no bridge in the connection: operators get ``fake_bridge``)."""
+    """``mavi_default`` pointing at the paid Mavi (no bridge in it: operators get ``fake_bridge``)."""
     monkeypatch.setenv(
         "AIRFLOW_CONN_MAVI_DEFAULT",
         json.dumps({"conn_type": "mavi", "host": BASE, "password": API_KEY, "extra": {"timeout": 5}}),
@@ -96,7 +96,7 @@ def paid_mavi(monkeypatch: pytest.MonkeyPatch) -> PaidMavi:
 
 @pytest.fixture
 def wire(paid_mavi: PaidMavi, fake_bridge: Any) -> Any:
-    """``wire(operator)``: the operator on the paid Mavi (its real hook, no backoff wait) and the fake bridge."""
+    """``wire(operator)``: the operator on the paid Mavi (a real hook, no backoff) and the fake bridge."""
 
     def wired(op: Any, *, bridge: bool = True) -> Any:
         hook = MaviHook(retry_policy=RetryPolicy(max_attempts=3, limit_attempts=3, base_delay=0, max_delay=0))

@@ -173,7 +173,8 @@ def test_transcript_files_json_webvtt_srt(wire: Any, run: Any, tmp_path: Any) ->
         "vtt_path": f"{out}/{job_id}.vtt",
         "srt_path": f"{out}/{job_id}.srt",
     }
-    assert "segments" not in result and "text" not in result
+    assert "segments" not in result
+    assert "text" not in result
     document = json.loads((out / f"{job_id}.json").read_text())
     assert document["segments"][0] == {
         "start": 0.0, "end": 1.5, "text": "[speech 1.5 s] a < b & c", "speaker": "SPEAKER_00"
@@ -249,9 +250,8 @@ def test_a_retry_with_other_speaker_flag_does_not_re_attach(
     assert other.trigger.job_id != first.trigger.job_id
     assert len(paid_mavi.job_ids) == 2
     keys = {job["key"] for job in fake_bridge.jobs.values()}
-    assert len(keys) == 2 and all(
-        k.startswith("mavi_unit/manual__unit/s/-1|transcribe_audio:re_1:") for k in keys
-    )
+    assert len(keys) == 2
+    assert all(k.startswith("mavi_unit/manual__unit/s/-1|transcribe_audio:re_1:") for k in keys)
 
 
 # ------------------------------------------------------------------------------------------ diarization

@@ -126,7 +126,7 @@ def test_a_bad_segment_length_is_refused_before_paying(wire: Any, paid_mavi: Any
 
 
 def test_a_split_with_no_segment_fails_clearly(wire: Any, run: Any) -> None:
-    with pytest.raises(MaviCallbackError, match="data.splits"):
+    with pytest.raises(MaviCallbackError, match=r"data\.splits"):
         finish(wire(MaviSplitVideoOperator(task_id="split", asset_id="re_1")), run, "split", split_callback())
 
 
@@ -221,7 +221,7 @@ def test_another_order_or_prompt_is_another_edit(wire: Any, paid_mavi: Any, run:
     assert len(paid_mavi.job_ids) == 3
 
 
-# ------------------------------------------------------------------------------------------ every new operator
+# -------------------------------------------------------------------------------------- every new operator
 
 NEW_OPERATORS = [
     ("MaviTranscribeAudioOperator", {"asset_id", "output_path", "media_duration_seconds"}),

@@ -68,7 +68,7 @@ def test_without_kind_the_raw_body_comes_back(run: Any) -> None:
 
 
 def test_a_callback_that_does_not_match_its_kind_names_the_field(run: Any) -> None:
-    with pytest.raises(MaviCallbackError, match="data.splits"):
+    with pytest.raises(MaviCallbackError, match=r"data\.splits"):
         complete("split_video", ex.SCENES_CALLBACK, run)
 
 
