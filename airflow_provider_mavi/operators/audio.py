@@ -12,6 +12,7 @@ from airflow_provider_mavi.endpoints.checks import check_flag
 from airflow_provider_mavi.operators.jobs import MaviMediaJobOperator
 from airflow_provider_mavi.results import (
     AudioTranscript,
+    SpeechSegment,
     parse_audio_callback,
     speech_to_srt,
     speech_to_webvtt,
@@ -111,26 +112,26 @@ class MaviTranscribeAudioOperator(MaviMediaJobOperator):
         transcript: AudioTranscript = result
         return transcript.with_duration(seconds, speaker=self.speaker)
 
-    def shape(self, context: Context, result: PricedResult) -> dict[str, Any]:
+    def shape(self, context: Context, document: dict[str, Any]) -> dict[str, Any]:
         """
         The transcript as XCom, or written to ``output_path`` with a summary in XCom.
 
         :param context: the task's context.
-        :param result: the priced transcript.
+        :param document: the priced transcript as JSON.
         """
-        transcript: AudioTranscript = result  # type: ignore[assignment]
-        document = transcript.to_dict()
+        segments = document["segments"]
         self.log.info(
             "Mavi transcription %s: %d segments, %s s of media",
-            transcript.job_id or "(sync)",
-            len(transcript.segments),
-            transcript.duration_seconds,
+            document["job_id"] or "(sync)",
+            len(segments),
+            document["duration_seconds"],
         )
         if self.output_path in (None, ""):
             return document
         directory = ObjectStoragePath(str(self.output_path))
         directory.mkdir(parents=True, exist_ok=True)
-        stem = transcript.job_id or self.subject()
+        stem = document["job_id"] or self.subject()
+        cues = [SpeechSegment(s["start"], s["end"], s["text"], s["speaker"]) for s in segments]
         paths = {
             "json_path": directory / f"{stem}.json",
             "vtt_path": directory / f"{stem}.vtt",
@@ -139,12 +140,8 @@ class MaviTranscribeAudioOperator(MaviMediaJobOperator):
         paths["json_path"].write_text(
             json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
         )
-        paths["vtt_path"].write_text(speech_to_webvtt(transcript.segments), encoding="utf-8")
-        paths["srt_path"].write_text(speech_to_srt(transcript.segments), encoding="utf-8")
+        paths["vtt_path"].write_text(speech_to_webvtt(cues), encoding="utf-8")
+        paths["srt_path"].write_text(speech_to_srt(cues), encoding="utf-8")
         self.log.info("Wrote the transcript to %s (.json, .vtt, .srt)", directory / stem)
         kept = {key: value for key, value in document.items() if key not in ("segments", "text")}
-        return {
-            **kept,
-            "segment_count": len(transcript.segments),
-            **{key: str(path) for key, path in paths.items()},
-        }
+        return {**kept, "segment_count": len(segments), **{key: str(path) for key, path in paths.items()}}

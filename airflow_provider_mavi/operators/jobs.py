@@ -13,8 +13,9 @@ An operator built on a catalogue entry (:attr:`MaviJobOperator.endpoint`) is thi
 the submit (:meth:`~MaviJobOperator.submit`) with its options (:meth:`~MaviJobOperator.request_options`, part
 of the submit-once fingerprint) and, when Mavi has a sync twin of the endpoint, the sync call
 (:meth:`~MaviJobOperator.call_sync`). The callback becomes the entry's typed result, priced
-(:meth:`~MaviJobOperator.complete`), its unknown price logged once, and shaped into the XCom
-(:meth:`~MaviJobOperator.shape`, default ``result.to_dict()``).
+(:meth:`~MaviJobOperator.complete`), its unknown price logged once, turned into JSON
+(:meth:`~MaviJobOperator.document`) and shaped into the task's result (:meth:`~MaviJobOperator.shape`:
+files written, keys pushed).
 """
 
 from __future__ import annotations
@@ -159,25 +160,24 @@ class MaviJobOperator(MaviBaseOperator):
         """
         return result
 
-    def shape(self, context: Context, result: PricedResult) -> dict[str, Any]:
-        """The XCom value of a result (default: ``result.to_dict()``; override to write files, push keys).
+    def document(self, result: PricedResult) -> dict[str, Any]:
+        """The whole result as JSON: completed (:meth:`complete`), its unknown price said once in the log.
 
-        :param context: the task's context.
-        :param result: the completed result.
-        """
-        return result.to_dict()
-
-    def present(self, context: Context, result: PricedResult) -> dict[str, Any]:
-        """Complete the result, say once why its price is unknown, and shape it.
-
-        :param context: the task's context.
         :param result: the parsed result (of a callback or a sync answer).
         """
         result = self.complete(result)
         if result.cost_usd is None:
             hint = f" ({self.cost_hint})" if self.cost_hint else ""
             self.log.info("cost_usd is null: %s%s", result.cost_note or "no price is known", hint)
-        return self.shape(context, result)
+        return result.to_dict()
+
+    def shape(self, context: Context, document: dict[str, Any]) -> dict[str, Any]:
+        """The task's result from the whole result (default: all of it; override to write files, push keys).
+
+        :param context: the task's context.
+        :param document: :meth:`document`'s value.
+        """
+        return document
 
     def returned(self, context: Context, result: dict[str, Any]) -> Any:
         """The task's XCom ``return_value`` (default: the result; override to return e.g. a list to expand
@@ -195,7 +195,7 @@ class MaviJobOperator(MaviBaseOperator):
         :param job_id: the Mavi job id.
         :param payload: the callback body as Mavi sent it.
         """
-        return self.present(context, self.parse(payload))
+        return self.shape(context, self.document(self.parse(payload)))
 
     # -- flow ----------------------------------------------------------------------------------------
 
@@ -238,7 +238,7 @@ class MaviJobOperator(MaviBaseOperator):
         """One paid sync call (no bridge, no wait): the hook sends it again only when Mavi certainly did
         nothing, so a lost answer is an error with ``outcome_unknown``, never a second charge."""
         self.log.info("Calling Mavi's sync %s of %s (no webhook, no bridge)", self.job_kind, asset_id)
-        result = self.present(context, self.call_sync(asset_id))
+        result = self.shape(context, self.document(self.call_sync(asset_id)))
         log_spend(context, result.get("cost_usd"), self)
         return self.returned(context, result)
 

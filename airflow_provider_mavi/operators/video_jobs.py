@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
-    from airflow_provider_mavi.operators.jobs import PricedResult
 
 #: XCom key of the split's full result (its return value is the list of segment ids).
 SPLIT_XCOM_KEY = "split"
@@ -200,14 +199,13 @@ class MaviEditVideoOperator(MaviJobOperator):
         body = self._body()
         return self.hook.edit_video(body["asset_ids"], body["orientation"], body["user_prompt"])
 
-    def shape(self, context: Context, result: PricedResult) -> dict[str, Any]:
+    def shape(self, context: Context, document: dict[str, Any]) -> dict[str, Any]:
         """
         The edit's result; its new asset id also under the XCom key ``asset_id``.
 
         :param context: the task's context.
-        :param result: the edit's result.
+        :param document: the edit's result as JSON.
         """
-        document = result.to_dict()
         context["ti"].xcom_push(key=ASSET_ID_XCOM_KEY, value=document["asset_id"])
         self.log.info("Mavi edited the videos into %s", document["asset_id"])
         return document
