@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import pendulum
@@ -66,6 +67,14 @@ SEGMENT_SCHEMA: dict[str, Any] = {
     },
     "required": ["summary", "colours", "motion", "mood"],
 }
+
+
+def listed(values: Sequence[Any]) -> list[Any]:
+    """A mapped task's results as a list, read by index (iterating reads one past the end, which logs).
+
+    :param values: the results of every mapped instance, in map index order.
+    """
+    return [values[index] for index in range(len(values))]
 
 
 @task
@@ -211,19 +220,20 @@ def mavi_video_insights() -> None:
         :param params: the DAG params (injected by Airflow).
         """
         run_dir = storage_path(where["run_dir"])
+        heard = listed(speech)
         turns = [
             json.loads(storage_path(part["json_path"]).read_text(encoding="utf-8"))["segments"]
-            for part in speech
+            for part in heard
         ]
         document = build_report(
             video=where["video"],
             media=media,
             split=split,
-            measured=list(measured),
-            speech=list(speech),
+            measured=listed(measured),
+            speech=heard,
             turns=turns,
-            scenes=list(scenes),
-            answers=list(answers),
+            scenes=listed(scenes),
+            answers=listed(answers),
             summary=summary,
             frames=frames,
             frames_download=frames_download,
