@@ -131,6 +131,14 @@ class MaviCallbackError(MaviError):
         self.job_id = job_id
 
 
+class MaviRateLimitStoreError(MaviError):
+    """The client-side rate limiter cannot use its store (Redis, PostgreSQL, or its local SQLite file).
+
+    Nothing was sent: the limiter never lets requests through unlimited. The message names the store by its
+    URL without the password.
+    """
+
+
 # ------------------------------------------------------------------------------------------- bridge
 # Raised by hooks.bridge.MaviBridgeHook; their messages never hold the bridge token nor an unredacted answer.
 
@@ -243,6 +251,7 @@ __all__ = [
     "MaviNotFoundError",
     "MaviOperatorError",
     "MaviRateLimitError",
+    "MaviRateLimitStoreError",
     "MaviServerError",
     "MaviTimeoutError",
     "MaviTriggerEventError",

@@ -62,8 +62,27 @@ def get_provider_info() -> dict[str, Any]:
                     },
                     "max_requests_per_second": {
                         "label": "Max requests per second",
-                        "description": "The account's rate limit, shared by every task on this machine.",
+                        "description": "Mavi's rate limit of each bucket (each endpoint, or the whole "
+                        "account), shared by every task that uses the same rate-limit store.",
                         "schema": {"type": ["number", "null"], "default": 1},
+                    },
+                    "rate_limit_scope": {
+                        "label": "Rate-limit scope",
+                        "description": "endpoint: one bucket per endpoint, as Mavi documents (default); "
+                        "account: one bucket for every request of the account (the cautious choice).",
+                        "schema": {
+                            "type": ["string", "null"],
+                            "enum": ["endpoint", "account"],
+                            "default": "endpoint",
+                        },
+                    },
+                    "rate_limit_url": {
+                        "label": "Rate-limit store URL",
+                        "description": "redis://[:password@]host:6379/0 or "
+                        "postgresql://user:password@host/db, shared by every worker and triggerer of the "
+                        "cluster; empty: a local file, shared by this machine's processes only.",
+                        "schema": {"type": ["string", "null"], "format": "password"},
+                        "sensitive": True,
                     },
                 },
             }

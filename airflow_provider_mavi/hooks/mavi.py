@@ -170,9 +170,7 @@ class MaviHook(BaseHook, MaviEndpointMethods):
 
     def _rate_limiter(self, settings: MaviConnectionSettings) -> AccountRateLimiter:
         if self._limiter is None:
-            self._limiter = AccountRateLimiter(
-                settings.base_url, settings.api_key, settings.max_requests_per_second
-            )
+            self._limiter = AccountRateLimiter.from_settings(settings)
         return self._limiter
 
     def _async_client(self, settings: MaviConnectionSettings) -> httpx.AsyncClient:

@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mavi.results.base import Result
 from airflow_provider_mavi.results.callback import (
-    any_text,
-    number,
     optional_seconds,
     optional_text,
     require_list,
@@ -23,7 +21,7 @@ from airflow_provider_mavi.results.callback import (
     success_data,
 )
 from airflow_provider_mavi.results.prices import SPEAKER_RECOGNITION_PRICE, Usage, cost_and_note
-from airflow_provider_mavi.results.speech import SpeechSegment
+from airflow_provider_mavi.results.speech import SpeechSegment, speech_segment
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -97,16 +95,6 @@ class SpeakerRecognition(Result):
         return dataclasses.replace(self, media_seconds=seconds, cost_usd=cost, cost_note=note)
 
 
-def _segment(item: object, field: str) -> SpeechSegment:
-    entry = require_mapping(item, field)
-    return SpeechSegment(
-        start=number(entry.get("start_time"), f"{field}.start_time"),
-        end=number(entry.get("end_time"), f"{field}.end_time"),
-        text=any_text(entry.get("text"), f"{field}.text"),
-        speaker=optional_text(entry.get("speaker"), f"{field}.speaker"),
-    )
-
-
 def _face(item: object, field: str) -> Face:
     entry = require_mapping(item, field)
     return Face(
@@ -153,7 +141,9 @@ def parse_multi_speaker_callback(
     )
     return SpeakerRecognition(
         job_id=job_id,
-        segments=tuple(_segment(item, f"data.data.audio_transcription[{i}]") for i, item in enumerate(items)),
+        segments=tuple(
+            speech_segment(item, f"data.data.audio_transcription[{i}]") for i, item in enumerate(items)
+        ),
         faces=tuple(_face(item, f"data.data.faces[{i}]") for i, item in enumerate(faces)),
         usage=tuple(dict(entry) for entry in usage),
         processing_seconds=sum(known) if known else None,

@@ -163,7 +163,12 @@ def _audio_cost(seconds: float | None, speaker: bool | None, missing: str) -> di
     return {"cost_usd": cost, "cost_note": note}
 
 
-def _speech_segment(item: object, field: str) -> SpeechSegment:
+def speech_segment(item: object, field: str) -> SpeechSegment:
+    """Read one Whisper-shaped segment (``start_time``, ``end_time``, ``text``, ``speaker``).
+
+    :param item: the segment.
+    :param field: its dotted path, e.g. ``data.items[0]``.
+    """
     entry = require_mapping(item, field)
     return SpeechSegment(
         start=number(entry.get("start_time"), f"{field}.start_time"),
@@ -206,7 +211,7 @@ def parse_audio_answer(data: object) -> AudioTranscript:
     """
     body = require_mapping(data, "data")
     items = require_list(body.get("items"), "data.items")
-    segments = tuple(_speech_segment(item, f"data.items[{i}]") for i, item in enumerate(items))
+    segments = tuple(speech_segment(item, f"data.items[{i}]") for i, item in enumerate(items))
     labels = _labels(segments, None)
     return AudioTranscript(
         job_id=None,
@@ -229,7 +234,7 @@ def parse_audio_callback(payload: Mapping[str, Any], *, speaker: bool | None = N
     job_id, outer = success_data(payload)
     inner = require_mapping(outer.get("data"), "data.data")
     items = require_list(inner.get("data"), "data.data.data")
-    segments = tuple(_speech_segment(item, f"data.data.data[{i}]") for i, item in enumerate(items))
+    segments = tuple(speech_segment(item, f"data.data.data[{i}]") for i, item in enumerate(items))
     duration, model = _usage(inner)
     labels = _labels(segments, speaker)
     return AudioTranscript(
