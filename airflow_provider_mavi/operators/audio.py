@@ -9,14 +9,9 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_mavi.endpoints import TRANSCRIBE_AUDIO
 from airflow_provider_mavi.endpoints.checks import check_flag
+from airflow_provider_mavi.operators.captions import write_captions
 from airflow_provider_mavi.operators.jobs import MaviMediaJobOperator
-from airflow_provider_mavi.results import (
-    AudioTranscript,
-    SpeechSegment,
-    parse_audio_callback,
-    speech_to_srt,
-    speech_to_webvtt,
-)
+from airflow_provider_mavi.results import AudioTranscript, parse_audio_callback
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -38,8 +33,9 @@ class MaviTranscribeAudioOperator(MaviMediaJobOperator):
     cost_usd, cost_note, text}`` (``job_id`` null for sync; ``speaker`` null unless ``speaker=True``). With
     ``output_path`` (a directory, local or any ``ObjectStoragePath``) that document is written there as
     ``<job_id>.json`` (``<asset_id>.json`` for sync) beside ``.vtt`` (WebVTT, speakers as voice tags) and
-    ``.srt`` (SubRip, ``SPEAKER_00:`` prefixes), and the XCom keeps the rest without ``segments`` and
-    ``text``, adding ``segment_count``, ``json_path``, ``vtt_path``, ``srt_path``.
+    ``.srt`` (SubRip: plain text, no speaker), and the XCom keeps the rest without ``segments`` and ``text``,
+    adding ``segment_count``, ``json_path``, ``vtt_path``, ``srt_path``. With ``sync=True`` the answer is kept
+    in the task state store, so a retry writes it again instead of paying again.
 
     The price is per second of media: the callback reports it; a sync answer does not, so pass
     ``media_duration_seconds`` (or the upload's ``media`` XCom), else ``cost_usd`` is null and the log says
@@ -131,17 +127,9 @@ class MaviTranscribeAudioOperator(MaviMediaJobOperator):
         directory = ObjectStoragePath(str(self.output_path))
         directory.mkdir(parents=True, exist_ok=True)
         stem = document["job_id"] or self.subject()
-        cues = [SpeechSegment(s["start"], s["end"], s["text"], s["speaker"]) for s in segments]
-        paths = {
-            "json_path": directory / f"{stem}.json",
-            "vtt_path": directory / f"{stem}.vtt",
-            "srt_path": directory / f"{stem}.srt",
-        }
-        paths["json_path"].write_text(
-            json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        paths["vtt_path"].write_text(speech_to_webvtt(cues), encoding="utf-8")
-        paths["srt_path"].write_text(speech_to_srt(cues), encoding="utf-8")
-        self.log.info("Wrote the transcript to %s (.json, .vtt, .srt)", directory / stem)
+        json_path = directory / f"{stem}.json"
+        json_path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        paths = {"json_path": str(json_path), **write_captions(directory, stem, segments)}
+        self.log.info("Wrote the transcript to %s", ", ".join(paths.values()))
         kept = {key: value for key, value in document.items() if key not in ("segments", "text")}
-        return {**kept, "segment_count": len(segments), **{key: str(path) for key, path in paths.items()}}
+        return {**kept, "segment_count": len(segments), **paths}

@@ -33,6 +33,7 @@ from airflow_provider_mavi.exceptions import (
     MaviWaitError,
 )
 from airflow_provider_mavi.hooks.task import require_id
+from airflow_provider_mavi.operators.answers import AnswerMemory, fingerprint
 from airflow_provider_mavi.operators.base import MaviBaseOperator, log_spend
 from airflow_provider_mavi.operators.ledger import JobLedger, SubmittedJob
 from airflow_provider_mavi.operators.measures import seconds_from
@@ -235,10 +236,26 @@ class MaviJobOperator(MaviBaseOperator):
         return self.execute_complete(context, event.to_json(), job_id=job_id)
 
     def _execute_sync(self, context: Context, asset_id: str) -> Any:
-        """One paid sync call (no bridge, no wait): the hook sends it again only when Mavi certainly did
-        nothing, so a lost answer is an error with ``outcome_unknown``, never a second charge."""
-        self.log.info("Calling Mavi's sync %s of %s (no webhook, no bridge)", self.job_kind, asset_id)
-        result = self.shape(context, self.document(self.call_sync(asset_id)))
+        """One paid sync call across tries (no bridge, no wait): the answer is kept in the task state store
+        as the sync operators keep theirs (:class:`~airflow_provider_mavi.operators.answers.AnswerMemory`), so
+        a retry of the same request writes it again instead of paying; the hook never re-sends a call whose
+        outcome is unknown."""
+        request = {"asset_id": asset_id, **self.request_options()}
+        memory = AnswerMemory(context, self, fingerprint(f"{self.job_kind}_sync", request))
+        kept = memory.recall()
+        outputs = str(getattr(self, "output_path", None) or "")
+        result = memory.reusable_result(kept, outputs)
+        if result is None:
+            document = memory.kept_answer(kept)
+            if document is None:
+                self.log.info("Calling Mavi's sync %s of %s (no webhook, no bridge)", self.job_kind, asset_id)
+                answer = memory.ask(
+                    self.job_kind, lambda: self.call_sync(asset_id), kept.get("unknown_outcome")
+                )
+                document = self.document(answer)
+                memory.keep_answer(document)
+            result = self.shape(context, document)
+            memory.keep_result(result, outputs)
         log_spend(context, result.get("cost_usd"), self)
         return self.returned(context, result)
 

@@ -17,20 +17,18 @@ __all__ = ["fps_from", "seconds_from", "whole_from"]
 _UNKNOWN = {"", "None", "null"}
 
 
-def _number(value: object, name: str, key: str, what: str) -> float | None:
+def _number(value: object, key: str) -> float | None:
+    """The number in ``value`` (or its ``key``, for a mapping); None when unknown; NaN when unreadable."""
     if isinstance(value, Mapping):
         value = value.get(key)
     if value is None or (isinstance(value, str) and value.strip() in _UNKNOWN):
         return None
     if isinstance(value, bool):
-        raise MaviOperatorError(f"{name} must be {what}, got {value!r}")
+        return math.nan
     try:
-        number = float(value)  # type: ignore[arg-type]
+        return float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise MaviOperatorError(f"{name} must be {what}, got {value!r}") from None
-    if not math.isfinite(number):
-        raise MaviOperatorError(f"{name} must be finite, got {value!r}")
-    return number
+        return math.nan
 
 
 def seconds_from(value: object, name: str) -> float | None:
@@ -42,9 +40,9 @@ def seconds_from(value: object, name: str) -> float | None:
     :param name: the operator field's name, for the message.
     :raises MaviOperatorError: for anything else, or a negative or non-finite number.
     """
-    seconds = _number(value, name, "duration_seconds", "a number of seconds")
-    if seconds is not None and seconds < 0:
-        raise MaviOperatorError(f"{name} must be finite and >= 0, got {value!r}")
+    seconds = _number(value, "duration_seconds")
+    if seconds is not None and (not math.isfinite(seconds) or seconds < 0):
+        raise MaviOperatorError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
     return seconds
 
 
@@ -57,9 +55,9 @@ def fps_from(value: object, name: str = "fps") -> float | None:
     :param name: the operator field's name, for the message.
     :raises MaviOperatorError: for anything else, or a number that is not > 0.
     """
-    fps = _number(value, name, "fps", "a number of frames per second")
-    if fps is not None and fps <= 0:
-        raise MaviOperatorError(f"{name} must be > 0 frames per second, got {value!r}")
+    fps = _number(value, "fps")
+    if fps is not None and (not math.isfinite(fps) or fps <= 0):
+        raise MaviOperatorError(f"{name} must be a finite number of frames per second > 0, got {value!r}")
     return fps
 
 

@@ -36,12 +36,7 @@ from airflow_provider_mavi.results.prices import (
     video_description_cost_usd,
 )
 from airflow_provider_mavi.results.recognition import Face, SpeakerRecognition, parse_multi_speaker_callback
-from airflow_provider_mavi.results.render import (
-    speech_to_srt,
-    speech_to_webvtt,
-    transcript_to_json,
-    transcript_to_webvtt,
-)
+from airflow_provider_mavi.results.render import transcript_to_json, transcript_to_webvtt
 from airflow_provider_mavi.results.speech import (
     AudioTranscript,
     Diarization,
@@ -137,8 +132,6 @@ __all__ = [
     "parse_text_embeddings",
     "parse_transcript_callback",
     "parse_video_embedding",
-    "speech_to_srt",
-    "speech_to_webvtt",
     "strip_json_fence",
     "success_data",
     "transcript_to_json",

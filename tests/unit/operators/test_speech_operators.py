@@ -190,11 +190,11 @@ def test_transcript_files_json_webvtt_srt(wire: Any, run: Any, tmp_path: Any) ->
         ("00:00:02.000", "00:00:03.500", "[speech 1.5 s]", "SPEAKER_01"),
     ]
     assert (out / f"{job_id}.srt").read_text() == (
-        "1\n00:00:00,000 --> 00:00:01,500\nSPEAKER_00: [speech 1.5 s] a < b & c\n\n"
-        "2\n00:00:02,000 --> 00:00:03,500\nSPEAKER_01: [speech 1.5 s]\n"
+        "1\n00:00:00,000 --> 00:00:01,500\n[speech 1.5 s] a < b & c\n\n"
+        "2\n00:00:02,000 --> 00:00:03,500\n[speech 1.5 s]\n"
     )
     srt = webvtt.from_srt(str(out / f"{job_id}.srt")).captions
-    assert [c.text for c in srt] == ["SPEAKER_00: [speech 1.5 s] a < b & c", "SPEAKER_01: [speech 1.5 s]"]
+    assert [c.text for c in srt] == ["[speech 1.5 s] a < b & c", "[speech 1.5 s]"]  # SubRip: text only
 
 
 def test_sync_files_are_named_by_the_asset(wire: Any, paid_mavi: Any, run: Any, tmp_path: Any) -> None:
@@ -344,3 +344,67 @@ def test_summary_fingerprint_is_kind_and_asset(wire: Any, run: Any, fake_bridge:
     assert [job["key"] for job in fake_bridge.jobs.values()] == [
         "mavi_unit/manual__unit/sum/-1|summarize:re_9"
     ]
+
+
+# ------------------------------------------------------------------------------------------ sync answers kept
+
+
+def test_a_sync_answer_is_kept_so_a_retry_pays_nothing(
+    wire: Any, paid_mavi: Any, run: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paid_mavi.answers["/transcriptions/sync-generate-audio"] = (200, ex.AUDIO_SYNC_SPEAKER_ANSWER)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the folder should be")
+
+    def attempt(output: Any) -> Any:
+        op = MaviTranscribeAudioOperator(
+            task_id="speech", asset_id="re_1", speaker=True, sync=True, output_path=str(output)
+        )
+        return wire(op, bridge=False).execute(run.context("speech"))
+
+    with pytest.raises(OSError):
+        attempt(blocked)  # paid, then the output fails
+    assert len(paid_mavi.sent) == 1
+    first = attempt(tmp_path / "out")  # the retry writes the kept answer: nothing paid
+    assert len(paid_mavi.sent) == 1
+    assert "Re-using the Mavi answer an earlier try kept" in capsys.readouterr().out
+    assert first["segment_count"] == 2
+    again = attempt(tmp_path / "out")  # its result too, while its files are there
+    assert again == first
+    assert "Re-using the result of an earlier try" in capsys.readouterr().out
+    assert len(paid_mavi.sent) == 1
+
+
+def test_a_sync_call_for_another_request_or_without_a_store_pays_again(
+    wire: Any, paid_mavi: Any, run: Any
+) -> None:
+    paid_mavi.answers["/transcriptions/sync-generate-speaker"] = (200, ex.SPEAKER_SYNC_ANSWER)
+    paid_mavi.answers["/transcriptions/sync-generate-audio"] = (200, ex.AUDIO_SYNC_ANSWER)
+
+    def call(cls: Any, context: dict[str, Any], **kwargs: Any) -> Any:
+        return wire(cls(task_id="t", asset_id="re_1", sync=True, **kwargs), bridge=False).execute(context)
+
+    call(MaviSpeakerDiarizationOperator, run.context("t"))
+    call(MaviSpeakerDiarizationOperator, run.context("t"))
+    assert len(paid_mavi.sent) == 1
+    call(MaviSpeakerDiarizationOperator, run.context("t", state_store=False))  # Airflow < 3.3
+    assert len(paid_mavi.sent) == 2
+    call(MaviTranscribeAudioOperator, run.context("t"))  # another request for the same task
+    call(MaviTranscribeAudioOperator, run.context("t"), speaker=True)
+    assert [path for _, path, _ in paid_mavi.sent][2:] == ["/transcriptions/sync-generate-audio"] * 2
+
+
+def test_a_lost_sync_answer_is_noted_for_the_next_try(
+    wire: Any, paid_mavi: Any, run: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    paid_mavi.first = [(502, {"code": 502, "msg": "Bad Gateway"})]
+    paid_mavi.answers["/transcriptions/sync-generate-audio"] = (200, ex.AUDIO_SYNC_ANSWER)
+    op = wire(MaviTranscribeAudioOperator(task_id="s", asset_id="re_1", sync=True), bridge=False)
+    with pytest.raises(MaviServerError) as caught:
+        op.execute(run.context("s"))
+    assert caught.value.outcome_unknown is True
+    assert len(paid_mavi.sent) == 1  # a 5xx on a paid call is never re-sent by the hook
+    assert "may have been billed although its answer was lost" in capsys.readouterr().out
+    op.execute(run.context("s"))
+    assert "An earlier try's transcribe_audio call" in capsys.readouterr().out
+    assert len(paid_mavi.sent) == 2
