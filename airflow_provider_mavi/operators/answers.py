@@ -1,9 +1,10 @@
 """Where a sync Mavi operator remembers a paid answer across tries: Airflow's task state store.
 
-A sync call (speech-to-text, VLM chat, embeddings) is paid once Mavi has the request, and its answer comes
-back only once, in the HTTP response. So the answer is kept in ``task_state_store`` (Airflow >= 3.3; it
-survives task retries, XCom does not) **before** anything else can fail, and the task's result once its
-output files are written. A retry of the same request (same fingerprint) then uses them and pays nothing:
+A sync call (speech-to-text, VLM chat, embeddings; Whisper and diarization with ``sync=True``) is paid once
+Mavi has the request, and its answer comes back only once, in the HTTP response. So the answer is kept in
+``task_state_store`` (Airflow >= 3.3; it survives task retries, XCom does not) **before** anything else can
+fail, and the task's result once its output files are written. A retry of the same request (same fingerprint)
+then uses them and pays nothing:
 
 1. a kept result whose output files all still exist is returned as it is;
 2. else a kept answer is written again (the outputs failed last time, or were removed);
@@ -21,14 +22,21 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from airflow.sdk import ObjectStoragePath
+
+from airflow_provider_mavi.exceptions import MaviError
 from airflow_provider_mavi.operators.base import NEVER_EXPIRE
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from airflow.sdk import BaseOperator, Context
 
-__all__ = ["STATE_KEY", "AnswerMemory", "fingerprint", "store_limit"]
+__all__ = ["STATE_KEY", "AnswerMemory", "fingerprint", "output_paths", "store_limit"]
+
+T = TypeVar("T")
 
 #: task_state_store key holding ``{fingerprint, answer?, result?, outputs?, unknown_outcome?}``.
 STATE_KEY = "mavi_answer"
@@ -55,6 +63,25 @@ def store_limit() -> int | None:
         return None  # values are offloaded to external storage
     limit = conf.getint("state_store", "max_value_storage_bytes", fallback=_DEFAULT_LIMIT)
     return None if limit <= 0 else limit
+
+
+def output_paths(result: Mapping[str, Any]) -> list[str]:
+    """The files a result names: the values of its ``path`` and ``*_path`` keys.
+
+    :param result: a task's result.
+    """
+    return [
+        value
+        for key, value in result.items()
+        if (key == "path" or key.endswith("_path")) and isinstance(value, str) and value
+    ]
+
+
+def _all_exist(paths: list[str]) -> bool:
+    try:
+        return all(ObjectStoragePath(path).exists() for path in paths)
+    except Exception:  # an unreachable store: write again rather than trust it
+        return False
 
 
 def _size(value: Any) -> int:
@@ -94,6 +121,64 @@ class AnswerMemory:
             return {}
         self._kept = {key: item for key, item in value.items() if key != "fingerprint"}
         return dict(self._kept)
+
+    def reusable_result(self, kept: Mapping[str, Any], outputs: str) -> dict[str, Any] | None:
+        """A result an earlier try kept for the same outputs whose files all still exist, else None.
+
+        :param kept: :meth:`recall`'s value.
+        :param outputs: where this try's outputs go.
+        """
+        result = kept.get("result")
+        if (
+            isinstance(result, Mapping)
+            and kept.get("outputs") == outputs
+            and _all_exist(output_paths(result))
+        ):
+            self.log.info("Re-using the result of an earlier try of this task: nothing paid by this try")
+            return dict(result)
+        return None
+
+    def kept_answer(self, kept: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The answer an earlier try kept (to write again), else None.
+
+        :param kept: :meth:`recall`'s value.
+        """
+        answer = kept.get("answer")
+        if isinstance(answer, Mapping):
+            self.log.info("Re-using the Mavi answer an earlier try kept: nothing paid by this try")
+            return dict(answer)
+        return None
+
+    def ask(self, kind: str, call: Callable[[], T], unknown: object) -> T:
+        """Make the paid call: say when an earlier try's call ended with its outcome unknown, and note it
+        when this one does (the hook never re-sends it; the next try asks, and pays, again).
+
+        :param kind: the call, for the logs.
+        :param call: the paid call.
+        :param unknown: :meth:`recall`'s ``unknown_outcome``, if any.
+        """
+        if isinstance(unknown, Mapping):
+            self.log.warning(
+                "An earlier try's %s call (%s, %s) ended with its outcome unknown and may have been billed; "
+                "asking again",
+                kind,
+                unknown.get("at"),
+                unknown.get("error"),
+            )
+        if not self.available:
+            self.log.info("No task state store (Airflow < 3.3): a retry of this task would pay again")
+        try:
+            return call()
+        except MaviError as error:
+            if error.outcome_unknown:
+                self.keep_unknown_outcome(error)
+                self.log.error(
+                    "The %s call may have been billed although its answer was lost (%s); it was not sent "
+                    "again. A retry of this task asks, and pays, again",
+                    kind,
+                    type(error).__name__,
+                )
+            raise
 
     def keep_answer(self, answer: Mapping[str, Any]) -> bool:
         """Keep a paid answer before anything else is done with it; False when it could not be kept.

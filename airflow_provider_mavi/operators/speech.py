@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import ObjectStoragePath
@@ -18,10 +16,11 @@ from airflow_provider_mavi.endpoints import (
 )
 from airflow_provider_mavi.exceptions import MaviOperatorError
 from airflow_provider_mavi.operators.captions import segments_from_words, write_captions
+from airflow_provider_mavi.operators.measures import seconds_from
 from airflow_provider_mavi.operators.sync import MaviSyncOperator
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from airflow_provider_mavi.endpoints import Endpoint
     from airflow_provider_mavi.results import SpeechToText
@@ -32,26 +31,6 @@ _SOURCES = ("asset_id", "url", "source_url")
 _OPTIONS: dict[str, dict[str, Any]] = {"elevenlabs": ELEVENLABS_OPTIONS, "assemblyai": ASSEMBLYAI_OPTIONS}
 #: Every provider option this operator takes as a keyword argument.
 OPTION_NAMES = frozenset(ELEVENLABS_OPTIONS) | frozenset(ASSEMBLYAI_OPTIONS)
-
-
-def seconds_from(value: object, name: str) -> float | None:
-    """A duration given as a number, a rendered template, or an upload's ``media`` XCom; None if unknown.
-
-    :param value: seconds, ``None``/``""``/``"None"``, or a mapping with ``duration_seconds``.
-    :param name: the parameter, named in the error.
-    :raises MaviOperatorError: for anything else, or a negative or non-finite number.
-    """
-    if isinstance(value, Mapping):
-        value = value.get("duration_seconds")
-    if value is None or (isinstance(value, str) and value.strip() in {"", "None", "null"}):
-        return None
-    try:
-        seconds = float(value) if not isinstance(value, bool) else math.nan  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds < 0:
-        raise MaviOperatorError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
-    return seconds
 
 
 class MaviSpeechToTextOperator(MaviSyncOperator):

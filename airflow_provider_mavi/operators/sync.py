@@ -17,40 +17,20 @@ One try (:meth:`MaviSyncOperator.execute`):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import ObjectStoragePath
-
-from airflow_provider_mavi.exceptions import MaviError, MaviOperatorError
-from airflow_provider_mavi.operators.answers import AnswerMemory, fingerprint
+from airflow_provider_mavi.exceptions import MaviOperatorError
+from airflow_provider_mavi.operators.answers import AnswerMemory, fingerprint, output_paths
 from airflow_provider_mavi.operators.base import MaviBaseOperator, log_spend
 
 if TYPE_CHECKING:
-    from airflow.sdk import Context
+    from collections.abc import Mapping
+
+    from airflow.sdk import Context, ObjectStoragePath
 
     from airflow_provider_mavi.endpoints import Endpoint
 
 __all__ = ["MaviSyncOperator", "output_paths"]
-
-
-def output_paths(result: Mapping[str, Any]) -> list[str]:
-    """The files a result names: the values of its ``path`` and ``*_path`` keys.
-
-    :param result: a task's result.
-    """
-    return [
-        value
-        for key, value in result.items()
-        if (key == "path" or key.endswith("_path")) and isinstance(value, str) and value
-    ]
-
-
-def _all_exist(paths: list[str]) -> bool:
-    try:
-        return all(ObjectStoragePath(path).exists() for path in paths)
-    except Exception:  # an unreachable store: write again rather than trust it
-        return False
 
 
 class MaviSyncOperator(MaviBaseOperator):
@@ -133,19 +113,13 @@ class MaviSyncOperator(MaviBaseOperator):
         request = self.request()
         memory = AnswerMemory(context, self, fingerprint(self.call_kind, request))
         kept = memory.recall()
-        result = kept.get("result")
         outputs = str(self.output_path or "")
-        if (
-            isinstance(result, Mapping)
-            and kept.get("outputs") == outputs
-            and _all_exist(output_paths(result))
-        ):
-            self.log.info("Re-using the result of an earlier try of this task: nothing paid by this try")
+        result = memory.reusable_result(kept, outputs)
+        if result is not None:
             log_spend(context, result.get("cost_usd"), self)
-            return dict(result)
-        answer = kept.get("answer")
-        if isinstance(answer, Mapping):
-            self.log.info("Re-using the Mavi answer an earlier try kept: nothing paid by this try")
+            return result
+        answer = memory.kept_answer(kept)
+        if answer is not None:
             self.prepare_output(request)
         else:
             answer = self._ask(memory, request, kept.get("unknown_outcome"))
@@ -164,28 +138,7 @@ class MaviSyncOperator(MaviBaseOperator):
             except (ValueError, TypeError) as error:
                 raise MaviOperatorError(f"{self.call_kind}: {error}. Nothing was sent to Mavi.") from None
         self.prepare_output(request)
-        if isinstance(unknown, Mapping):
-            self.log.warning(
-                "An earlier try's %s call (%s, %s) ended with its outcome unknown and may have been billed; "
-                "asking again",
-                self.call_kind,
-                unknown.get("at"),
-                unknown.get("error"),
-            )
-        if not memory.available:
-            self.log.info("No task state store (Airflow < 3.3): a retry of this task would pay again")
-        try:
-            value = self.hook.call(endpoint, **params)
-        except MaviError as error:
-            if error.outcome_unknown:
-                memory.keep_unknown_outcome(error)
-                self.log.error(
-                    "The %s call may have been billed although its answer was lost (%s); it was not sent "
-                    "again. A retry of this task asks, and pays, again",
-                    self.call_kind,
-                    type(error).__name__,
-                )
-            raise
+        value = memory.ask(self.call_kind, lambda: self.hook.call(endpoint, **params), unknown)
         answer = self.document(self.checked(value, request), request)
         memory.keep_answer(answer)
         cost = answer.get("cost_usd")
