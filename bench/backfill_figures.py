@@ -75,12 +75,10 @@ def jobs_per_video(stats: dict[str, Any], videos: int) -> tuple[str, bool]:
     return f"{len(by_asset)}/{videos} videos with jobs ({text or 'none'})", exact
 
 
-def task_latencies(raw: dict[str, Any]) -> tuple[list[float], list[float]]:
-    """Per task instance: its start-up on the worker, and its hand-off from the last upstream task.
-
-    Start-up: from the worker receiving it to the task's ``start_date`` (process, imports, DAG parse).
-    Hand-off: from the end of its last upstream task (same run and map index) to the worker receiving it,
-    i.e. the scheduler's loop, the queue, and any wait for a pool or worker slot.
+def handoffs(raw: dict[str, Any]) -> list[float]:
+    """Per task instance, the hand-off from its last upstream task: from that task's end (same run and map
+    index) to a worker receiving this one, i.e. the scheduler's loop, the queue, and any wait for a pool or
+    worker slot.
 
     :param raw: the episode's JSON.
     """
@@ -94,20 +92,16 @@ def task_latencies(raw: dict[str, Any]) -> tuple[list[float], list[float]]:
     ends = {
         (ti["dag_run_id"], ti["task_id"], ti["map_index"]): ti["end_date"] for ti in raw["task_instances"]
     }
-    startup, handoff = [], []
+    found = []
     for ti in raw["task_instances"]:
         began = first_began.get(ti["id"])
-        if began is None:
-            continue
-        if ti["start_date"]:
-            startup.append(ti["start_date"] - began)
         before = [
             ends.get((ti["dag_run_id"], up, ti["map_index"])) or ends.get((ti["dag_run_id"], up, -1))
             for up in upstream.get(ti["task_id"], [])
         ]
-        if before and all(before):
-            handoff.append(began - max(b for b in before if b))
-    return startup, handoff
+        if began is not None and before and all(before):
+            found.append(began - max(b for b in before if b))
+    return found
 
 
 def pool_figures(raw: dict[str, Any]) -> dict[str, float | None]:
@@ -154,7 +148,7 @@ def episode_figures(raw: dict[str, Any], qps: float, worker_slots: int) -> dict[
     bottleneck = max(accepted, key=lambda e: accepted[e]) if accepted else None
     bound = accepted[bottleneck] / qps if bottleneck else 0.0
     instances = raw["task_instances"]
-    startup, handoff = task_latencies(raw)
+    handoff = handoffs(raw)
     workloads = raw["workloads"]
     held = sum(w["duration"] for w in workloads)
     per_kind: dict[str, list[float]] = {}
@@ -181,13 +175,12 @@ def episode_figures(raw: dict[str, Any], qps: float, worker_slots: int) -> dict[
         "jobs_exact": jobs_exact,
         "metadata_per_video": metadata / videos if videos else None,
         "longest_permit_wait": max(raw["permit_waits"], default=None),
-        "startup_p50": percentile(startup, 0.5),
         "handoff_p50": percentile(handoff, 0.5),
         "handoff_p90": percentile(handoff, 0.9),
         "slot_seconds_per_kind": {k: statistics.mean(v) for k, v in sorted(per_kind.items())},
         "worker_occupancy": held / (wall * worker_slots) if wall else None,
         **pool_figures(raw),
-        "backfill_max_active_runs": raw["backfill"].get("max_active_runs"),
+        "backfill_max_active_runs": raw.get("backfill", {}).get("max_active_runs"),
         "pool_full_lines": raw["pool_full_lines"],
         "stack_cpu": raw["stack_cpu_seconds"] / (window * raw["cpus"]) if window else None,
         "machine_busy": raw["machine_busy_seconds"] / raw["machine_total_seconds"],
@@ -242,19 +235,32 @@ def episode_lines(fig: dict[str, Any]) -> list[str]:
             f"{e['utilisation']:.2f} (full: {_num(e['utilisation_full'])} over {e['span']:.0f} s)"
         )
     exact = "exactly one of each kind" if fig["jobs_exact"] else "NOT exactly one of each kind"
-    wait = _num(fig["longest_permit_wait"], ".1f") if fig["longest_permit_wait"] is not None else "not logged"
+    wait = (
+        f"{fig['longest_permit_wait']:.1f} s"
+        if fig["longest_permit_wait"] is not None
+        else "none logged (the per-endpoint limiter logs waits of 10 s or more; the old one logs none)"
+    )
     kinds = ", ".join(f"{k} {v:.1f}" for k, v in fig["slot_seconds_per_kind"].items())
     load = fig["load_average"]
+    ph = fig.get("phases") or {}
+    phases = (
+        f"a worker slot per task run, median {ph['slot_p50']:.1f} s: the task's code {ph['code_p50']:.1f} s, "
+        f"Airflow around it {ph['airflow_p50']:.1f} s; code {ph['code_share']:.2f} of slot time; the exit "
+        f"seen late (>= 0.9 s) in {ph['long_exit_waits']:.2f} of runs, {ph['exit_wait_seconds']:.2f} of "
+        "slot time"
+        if ph.get("workloads_read")
+        else "task runs: no logs read"
+    )
     lines += [
         f"runs {fig['runs']}; results {fig['results_written']}/{fig['videos']}; failed tasks "
         f"{fig['failed_tasks']}; retried {fig['retried_tasks']} of {fig['task_instances']}",
         f"paid jobs: {fig['jobs']}: {exact}",
         f"metadata requests per video {_num(fig['metadata_per_video'])}; rejections {fig['rejections']}; "
-        f"longest permit wait {wait} s",
-        f"task start-up on the worker p50 {_num(fig['startup_p50'], '.1f')} s; hand-off from the upstream "
-        f"task's end to a worker p50 {_num(fig['handoff_p50'], '.1f')} s, "
+        f"longest permit wait {wait}",
+        f"hand-off from the upstream task's end to a worker p50 {_num(fig['handoff_p50'], '.1f')} s, "
         f"p90 {_num(fig['handoff_p90'], '.1f')} s",
         f"worker slot seconds per run of each task: {kinds}",
+        phases,
         f"worker slots busy {_num(fig['worker_occupancy'])}; pool slots held {_num(fig['pool_busy'])}, full "
         f"with Mavi tasks waiting {_num(fig['pool_binding'])} of the time ('0 open slots' logged "
         f"{fig['pool_full_lines']}x); backfill max_active_runs {fig['backfill_max_active_runs']}",
@@ -280,9 +286,9 @@ def summary_rows(results: list[dict[str, Any]]) -> list[str]:
     """
     rows = [
         "| QPS | setting | wall s | bound s | bound ÷ wall | bottleneck util. (whole / full) | "
-        "account util. | rejected | failed | paid jobs 1 each | metadata / video | longest permit wait s | "
-        "hand-off p50 s | pool full, tasks waiting | worker slots busy | stack CPU | machine busy | "
-        "limited by |",
+        "account util. | rejected | failed | paid jobs 1 each | metadata / video | "
+        "longest permit wait logged, s | hand-off p50 s | pool full, tasks waiting | worker slots busy | "
+        "stack CPU | machine busy | limited by |",
         "|" + "---|" * 18,
     ]
     for result in results:
@@ -317,4 +323,26 @@ def endpoint_rows(results: list[dict[str, Any]]) -> list[str]:
                 f"{e['rejected']} | {e['utilisation']:.2f} | {_num(e['utilisation_full'])} | "
                 f"{e['span']:.0f} |"
             )
+    return rows
+
+
+def phase_rows(results: list[dict[str, Any]]) -> list[str]:
+    """Where a worker slot's time went (Markdown), one row per episode.
+
+    :param results: as for :func:`summary_rows`.
+    """
+    rows = [
+        "| QPS | setting | slot per task run, median s | task code, median s | Airflow around it, median s | "
+        "code share of slot time | runs whose exit was seen late | exit wait share of slot time |",
+        "|" + "---|" * 8,
+    ]
+    for result in results:
+        ph = result["figures"].get("phases") or {}
+        if not ph.get("workloads_read"):
+            continue
+        rows.append(
+            f"| {result['qps']:g} | {result['setting']} | {ph['slot_p50']:.1f} | {ph['code_p50']:.1f} | "
+            f"{ph['airflow_p50']:.1f} | {ph['code_share']:.2f} | {ph['long_exit_waits']:.2f} | "
+            f"{ph['exit_wait_seconds']:.2f} |"
+        )
     return rows

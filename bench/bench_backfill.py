@@ -12,13 +12,18 @@ A setting is: the slots of the pool ``mavi_api``; connection extras passed throu
 (``max_requests_per_second`` is the budget unless given; ``{redis_url}`` and ``{postgres_url}`` are
 replaced by the stack's); ``MAVI_BACKFILL_*`` variables for the DAG (``max_active_tis_per_task``,
 ``max_active_tasks``, ``weight_rule``); the Celery workers' concurrency; the backfill's ``--max-active-runs``;
-more Airflow configuration (``AIRFLOW__SECTION__KEY``). The *old*
-setting is the one before issue 12: one account bucket on the machine (``rate_limit_scope=account``, local
-file), a pool of 1 slot, Airflow's default priority rule (``downstream``).
+more Airflow configuration (``AIRFLOW__SECTION__KEY``). The *old* setting is the one before issue 12: one
+account bucket on the machine (``rate_limit_scope=account``, local file), a pool of 1 slot, Airflow's
+default priority rule (``downstream``). A provider whose limiter does not read ``rate_limit_scope`` keeps one
+account bucket whatever the extras say; the benchmark says which it found.
+
+It is run by hand, never by ``make test``: about an hour for the defaults (BENCHMARKS.md, "Backfill
+throughput", has the command and the figures). Everything lands in ``--out`` (``.bench-backfill/``): each
+episode's folder (logs, Airflow home) and JSON, and ``figures.json``; ``--reprint`` prints them again.
 
 Usage::
 
-    .venv/bin/python bench/bench_backfill.py                        # V=24, D=3, QPS 1 and 0.25
+    .venv/bin/python bench/bench_backfill.py              # V=24, D=3, QPS 1 and 0.25, old + candidate
     .venv/bin/python bench/bench_backfill.py --qps 0.25 --pool-slots 4 --weight-rule upstream \\
         --extras '{"rate_limit_scope": "endpoint", "rate_limit_url": "{redis_url}"}'
     .venv/bin/python bench/bench_backfill.py --candidate '{"name": "pool8", "pool_slots": 8,
@@ -28,6 +33,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import subprocess
@@ -37,7 +43,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from backfill_figures import endpoint_rows, episode_figures, episode_lines, limited_by, summary_rows
+from backfill_figures import (
+    endpoint_rows,
+    episode_figures,
+    episode_lines,
+    limited_by,
+    phase_rows,
+    summary_rows,
+)
+from backfill_logs import phase_figures
 
 from airflow_provider_mavi.emulator.samples import make_sample_video
 
@@ -118,6 +132,13 @@ class Setting:
         )
 
 
+def limiter_scopes() -> bool:
+    """Whether the installed provider reads ``rate_limit_scope`` (else every request shares one bucket)."""
+    from airflow_provider_mavi.hooks.settings import MaviConnectionSettings
+
+    return "rate_limit_scope" in {f.name for f in dataclasses.fields(MaviConnectionSettings)}
+
+
 OLD = Setting("old", pool_slots=1, extras={"rate_limit_scope": "account"}, dag={"weight_rule": "downstream"})
 
 
@@ -137,8 +158,8 @@ def make_archive(root: Path, videos: int, days: list[str], seconds: float) -> No
 
 def run_episode(
     out: Path, name: str, setting: Setting, qps: float, archive: Path, days: list[str], timeout: float
-) -> dict[str, Any]:
-    """Run one episode and return its raw figures.
+) -> dict[str, Any] | None:
+    """Run one episode and return its raw figures, or None when it failed (it says why).
 
     :param out: the benchmark's folder.
     :param name: the episode's folder name.
@@ -173,7 +194,8 @@ def run_episode(
         episode.wait()
         raise
     if returncode != 0 or not result.exists():
-        raise SystemExit(f"bench-backfill: episode {name} failed (exit {returncode}); see {run_dir}/logs")
+        print(f"bench-backfill: episode {name} FAILED (exit {returncode}); see {run_dir}/logs", flush=True)
+        return None
     print(f"bench-backfill: episode {name} took {time.monotonic() - started:.0f}s in all", flush=True)
     raw: dict[str, Any] = json.loads(result.read_text())
     return raw
@@ -263,17 +285,33 @@ def main(argv: list[str] | None = None) -> int:
         f"settings {[s.name for s in settings]}",
         flush=True,
     )
+    scoped = limiter_scopes()
+    print(
+        "bench-backfill: this provider's limiter keeps "
+        + (
+            "a bucket per endpoint unless rate_limit_scope is account"
+            if scoped
+            else "one bucket for the whole account: it ignores rate_limit_scope and rate_limit_url"
+        ),
+        flush=True,
+    )
     started = time.monotonic()
     results: list[dict[str, Any]] = []
+    failed: list[str] = []
     for qps in budgets:
         for setting in settings:
             name = f"qps{qps:g}-{setting.name}"
+            saved = args.out / f"{name}.json"
             if args.reprint:
-                raw = json.loads((args.out / f"{name}.json").read_text())
+                raw = json.loads(saved.read_text()) if saved.exists() else None
             else:
                 raw = run_episode(args.out, name, setting, qps, archive, days, args.run_timeout)
+            if raw is None:
+                failed.append(name)
+                continue
             fig = episode_figures(raw, qps, WORKERS * setting.worker_concurrency)
-            account = setting.extras.get("rate_limit_scope") == "account"
+            fig["phases"] = phase_figures(args.out / name)
+            account = not scoped or setting.extras.get("rate_limit_scope") == "account"
             verdict = limited_by(fig, qps, account)
             print(f"\n== QPS {qps:g}, setting {setting.name}: {setting.describe(qps)}")
             print("\n".join([*episode_lines(fig), f"limited by: {verdict}"]), flush=True)
@@ -289,10 +327,13 @@ def main(argv: list[str] | None = None) -> int:
                     f"QPS {qps:g}: {r['setting']} {before / after:.2f}x as fast as old "
                     f"({before:.0f} s -> {after:.0f} s)"
                 )
-    print("\n" + "\n".join(summary_rows(results)) + "\n\n" + "\n".join(endpoint_rows(results)))
+    tables = (summary_rows(results), phase_rows(results), endpoint_rows(results))
+    print("\n" + "\n\n".join("\n".join(rows) for rows in tables))
     for setting in settings:
         print(f"- {setting.name}: {setting.describe(budgets[0])}")
-    return 0
+    if failed:
+        print(f"bench-backfill: episodes without figures: {', '.join(failed)}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
