@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_mavi import __version__
-from airflow_provider_mavi.endpoints import DEFAULT_BASE_URL
+from airflow_provider_mavi.defaults import DEFAULT_BASE_URL
 
 
 def get_provider_info() -> dict[str, Any]:
