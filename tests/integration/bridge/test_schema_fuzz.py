@@ -6,7 +6,7 @@ types and bodies that conform to the document, schema-violating requests refused
 on every ``/v1`` route (a request without it or with a wrong one must get 401), an undeclared method answered
 405 with ``Allow``. The callback route is fuzzed with the bridge's real (test) secret, so generated callbacks
 are stored and then read by the other operations. Bounded and deterministic: a fixed seed, ``MAX_EXAMPLES``
-per operation, no shrinking, and waits cut to 0.2 s by the bridge (``MAVI_BRIDGE_MAX_WAIT``).
+per operation, no shrinking, and waits cut to 0.05 s by the bridge (``MAVI_BRIDGE_MAX_WAIT``).
 
 The document is built at collection, as the emulator's fuzz test does (schemathesis's fixture-based loader
 does not work under pytest 9.2); the fixture checks it is the one the bridge serves.
@@ -53,7 +53,7 @@ schema = schemathesis.openapi.from_dict(DOCUMENT, config=CONFIG)
 @pytest.fixture(scope="module")
 def fuzzed(db_url: str) -> Iterator[BridgeServer]:
     """A real bridge with the test secret and token, waits cut short, serving the document above."""
-    with BridgeServer(db_url=db_url, secret=SECRET, token=TOKEN, max_wait=0.2) as bridge:
+    with BridgeServer(db_url=db_url, secret=SECRET, token=TOKEN, max_wait=0.05) as bridge:
         assert httpx.get(f"{bridge.url}/openapi.json").json() == json.loads(json.dumps(DOCUMENT))
         yield bridge
 
@@ -85,6 +85,7 @@ def test_every_v1_operation_refuses_a_missing_or_wrong_token(
 ) -> None:
     assert path.startswith("/v1/")
     url = fuzzed.url + path.replace("{job_id}", "token-check")
+    client = httpx.Client()  # one connection for the eight requests
     for headers in (
         {},
         {"Authorization": "Bearer wrong-token"},
@@ -94,9 +95,10 @@ def test_every_v1_operation_refuses_a_missing_or_wrong_token(
         {"Authorization": f"Bearer {SECRET}"},  # the callback secret is not the token
         {"X-Api-Key": TOKEN},
     ):
-        answer = httpx.request(method, url, headers=headers, json={"job_ids": ["token-check"], "kind": "k"})
+        answer = client.request(method, url, headers=headers, json={"job_ids": ["token-check"], "kind": "k"})
         assert answer.status_code == 401, (headers, answer.text)
         assert answer.json() == {"detail": "missing or wrong bearer token"}
         assert answer.headers["www-authenticate"] == "Bearer"
-    job = httpx.get(f"{fuzzed.url}/v1/jobs/token-check", headers={"Authorization": f"Bearer {TOKEN}"})
+    job = client.get(f"{fuzzed.url}/v1/jobs/token-check", headers={"Authorization": f"Bearer {TOKEN}"})
+    client.close()
     assert job.status_code == 404  # nothing was recorded by the refused requests

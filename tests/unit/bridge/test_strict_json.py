@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from airflow_provider_mavi.bridge.strict_json import (
@@ -16,6 +16,7 @@ from airflow_provider_mavi.bridge.strict_json import (
     JsonRefused,
     loads_strict,
     outside_strings,
+    parse_strict,
 )
 
 scalars = (
@@ -194,3 +195,74 @@ def test_whatever_is_accepted_serialises_strictly_and_as_python_reads_it(body: b
         json.dumps(value, allow_nan=False)
         return
     assert reason in ("not_utf8", "not_json", "too_deep", "bad_number", "duplicate_key", "bad_unicode")
+
+
+def _reference_accepts(body: bytes) -> bool:
+    """The rule checked the slow way on every body: a hook per number and per object, then the dump."""
+
+    def number(text: str) -> float | int:
+        value = json.loads(text)
+        if isinstance(value, int) and not INT_MIN <= value <= INT_MAX:
+            raise ValueError(text)
+        if isinstance(value, float) and value in (float("inf"), float("-inf")):
+            raise ValueError(text)
+        return value
+
+    def unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        if len({key for key, _ in pairs}) != len(pairs):
+            raise ValueError("duplicate")
+        return dict(pairs)
+
+    def constant(name: str) -> None:
+        raise ValueError(name)
+
+    try:
+        value = json.loads(
+            body.decode("utf-8"),
+            parse_int=number,
+            parse_float=number,
+            parse_constant=constant,
+            object_pairs_hook=unique,
+        )
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError):
+        return False
+    return depth(value) <= MAX_DEPTH
+
+
+#: JSON numbers around the limits: integers at and past 64 bits, long fractions, 2- to 4-digit exponents.
+numbers = st.builds(
+    lambda whole, fraction, exponent: f"{whole}{fraction}{exponent}",
+    st.sampled_from([INT_MAX, INT_MAX + 1, INT_MIN, INT_MIN - 1, 10**18, 10**19])
+    | st.integers(-(2**66), 2**66),
+    st.sampled_from(["", ".5", ".0000000000000000000001", ".1234567890123456789012"]),
+    st.sampled_from(["", "e99", "E+308", "e309", "e-400", "e400", "e0400", "e-99"]),
+)
+#: Keys with escaped quotes and backslashes, few enough that one object often repeats one.
+keys_text = st.sampled_from(["a", "b", 'q\\"', "\\\\", '\\\\\\"', ":", "\\ud800", "\\ud83d\\ude00", "{["])
+
+
+@st.composite
+def documents(draw: st.DrawFn, levels: int = 3) -> str:
+    if levels == 0 or draw(st.booleans()):
+        return draw(numbers | keys_text.map(lambda k: f'"{k}"') | st.sampled_from(["true", "null", "[]"]))
+    if draw(st.booleans()):
+        items = draw(st.lists(documents(levels - 1), max_size=3))
+        return "[" + ",".join(items) + "]"
+    pairs = draw(st.lists(st.tuples(keys_text, documents(levels - 1)), max_size=3))
+    return "{" + ",".join(f'"{k}":{v}' for k, v in pairs) + "}"
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])
+@given(document=documents())
+def test_the_fast_path_accepts_exactly_what_the_slow_rule_accepts(document: str) -> None:
+    body = document.encode()
+    try:
+        value, canonical = parse_strict(body)
+    except JsonRefused:
+        assert not _reference_accepts(body), document
+    else:
+        assert _reference_accepts(body), document
+        assert canonical == json.dumps(
+            value, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        ).encode("utf-8")
