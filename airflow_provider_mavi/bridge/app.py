@@ -203,6 +203,8 @@ def create_app(settings: BridgeSettings) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url=OPENAPI_PATH,
+        # no 307 to the path without its trailing slash: an id ending in '/' or '%2F' would reach another job
+        redirect_slashes=False,
     )
     app.state.runtime = runtime
     errors.install(app)
