@@ -26,6 +26,8 @@ from airflow_provider_mavi.retry import RetryPolicy, log_retry
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
 
+__all__ = ["MaviAssetReadyTrigger", "MaviJobCallbackTrigger"]
+
 
 log = logging.getLogger(__name__)
 
