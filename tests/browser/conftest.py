@@ -162,7 +162,16 @@ def stack(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         assert migrate.returncode == 0, migrate.stderr[-3000:]
         with log.open("wb") as out:
             server = subprocess.Popen(
-                [str(BIN / "airflow"), "api-server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                [
+                    str(BIN / "airflow"),
+                    "api-server",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    "1",
+                ],
                 env=env,
                 cwd=home,
                 stdout=out,

@@ -49,7 +49,9 @@ def dag_run(stack: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, A
     work = tmp_path_factory.mktemp("ui_run")
     video = make_sample_video(work / "clip.mp4", seconds=3.0, width=160, height=120)
     stack.emulator.set_faults({"duplicate_callback": {"probability": 1, "copies": 2}})
-    done = stack.airflow("dags", "test", "mavi_ui_run", "-c", json.dumps({"video": str(video), "out": str(work)}))
+    done = stack.airflow(
+        "dags", "test", "mavi_ui_run", "-c", json.dumps({"video": str(video), "out": str(work)})
+    )
     output = done.stdout + done.stderr
     for secret in stack.secrets:
         assert secret not in output
@@ -89,7 +91,9 @@ def test_the_mavi_page_shows_the_jobs_of_a_run_that_just_happened(
 ) -> None:
     bridge = httpx.Client(base_url=stack.bridge_url, headers={"Authorization": f"Bearer {stack.token}"})
     costs = [bridge.get(f"/v1/jobs/{dag_run[k]}").json()["cost_usd"] for k in ("frames", "describe")]
-    assert costs[0] == 0.03 and costs[1] is not None and costs[1] > 0  # recorded by execute_complete
+    assert costs[0] == 0.03
+    assert costs[1] is not None
+    assert costs[1] > 0
     page = session.new_page()
     page.goto(stack.url + "/")
     page.get_by_role("link", name="Mavi").click()
@@ -100,7 +104,10 @@ def test_the_mavi_page_shows_the_jobs_of_a_run_that_just_happened(
         row = received.locator("tr", has_text=job)
         assert row.count() == 1
         assert "mavi_ui_run" in row.inner_text()
-    assert received.locator("tr", has_text=dag_run["frames"]).locator("td").nth(2).inner_text() == "extract_frames"
+    assert (
+        received.locator("tr", has_text=dag_run["frames"]).locator("td").nth(2).inner_text()
+        == "extract_frames"
+    )
     waiting = frame.locator("#waiting tr", has_text=dag_run["waiting"])
     assert "transcribe_audio" in waiting.inner_text()
     assert "listen" in waiting.inner_text()
@@ -167,10 +174,12 @@ def test_an_anonymous_browser_is_refused(stack: Any, browser: Any, dag_run: dict
     page = context.new_page()
     for path in ("/mavi/ui/", f"/mavi/ui/jobs/{dag_run['frames']}"):
         answer = page.goto(stack.url + path)
-        assert answer is not None and answer.status == 401
+        assert answer is not None
+        assert answer.status == 401
         body = page.locator("body").inner_text()
         assert "Log in to Airflow" in body
-        assert dag_run["frames"] not in body and "mavi_ui_run" not in body
+        assert dag_run["frames"] not in body
+        assert "mavi_ui_run" not in body
     page.get_by_role("link", name="Log in").click()
     page.wait_for_url("**/auth/login**")
     context.close()
