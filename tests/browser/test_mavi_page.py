@@ -229,3 +229,19 @@ def test_the_connection_form_of_the_mavi_type(stack: Any, session: Any, artifact
     page.get_by_text("Connection OK: Mavi accepted the API key.").wait_for()
     page.screenshot(path=str(artifacts / "connection_test.png"))
     page.close()
+
+
+def test_in_airflow_the_pages_take_an_airflow_jwt_or_the_bridge_token(
+    stack: Any, dag_run: dict[str, Any]
+) -> None:
+    login = httpx.post(
+        f"{stack.url}/auth/token", json={"username": stack.user, "password": stack.password}, timeout=30
+    )
+    jwt = login.json()["access_token"]
+    page = f"{stack.bridge_url}/ui/jobs/{dag_run['frames']}"
+    for credential, status in ((jwt, 200), (stack.token, 200), (jwt[:-4] + "AAAA", 401), ("nobody", 401)):
+        answer = httpx.get(page, headers={"Authorization": f"Bearer {credential}"}, timeout=30)
+        assert answer.status_code == status
+        assert (dag_run["frames"] in answer.text.split("<main")[1]) == (status == 200)
+    assert httpx.get(page, cookies={"_token": jwt}, timeout=30).status_code == 200
+    assert httpx.get(page, cookies={"_token": "forged"}, timeout=30).status_code == 401
