@@ -226,7 +226,8 @@ def test_the_connection_form_of_the_mavi_type(stack: Any, session: Any, artifact
         row.get_by_role("button", name="Test Connection").click()
     assert tested.value.status == 200, tested.value.text()
     assert tested.value.json() == {"status": True, "message": "Connection OK: Mavi accepted the API key."}
-    page.get_by_text("Connection OK: Mavi accepted the API key.").wait_for()
+    toast = page.get_by_text("Connection OK: Mavi accepted the API key.")
+    toast.hover()  # waits until the toast stops sliding in, and keeps it open for the screenshot
     page.screenshot(path=str(artifacts / "connection_test.png"))
     page.close()
 
