@@ -18,10 +18,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import url as sa_url
 
+from airflow_provider_mavi.bridge import job_body
 from airflow_provider_mavi.bridge.inbox import CallbackInbox
 from airflow_provider_mavi.bridge.redact import redact_path
 from airflow_provider_mavi.bridge.runtime import Runtime
 from airflow_provider_mavi.bridge.store import JOB_ID_MAX, JobSubmission, StoreError
+from airflow_provider_mavi.bridge.ui import TokenSessions, UiAuth, ui_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -127,11 +129,13 @@ async def _watch_disconnect(receive: Receive, event: asyncio.Event) -> None:
             return
 
 
-def create_app(settings: BridgeSettings) -> FastAPI:
+def create_app(settings: BridgeSettings, *, ui_auth: UiAuth | None = None) -> FastAPI:
     """
     Build the bridge app; refuses (``BridgeConfigError``) without a callback secret and an API token.
 
     :param settings: the bridge's settings (see :class:`BridgeSettings`).
+    :param ui_auth: who may see the pages under ``/ui``; default: the API token, as a bearer header or
+        through the login form (the Airflow plugin passes Airflow's login).
     """
     settings = settings.checked(require_secrets=True)
     runtime = Runtime(settings)
@@ -248,8 +252,12 @@ def create_app(settings: BridgeSettings) -> FastAPI:
             return _bad("key must be a string (at most 1000 characters) or null")
         if len(job_id) > JOB_ID_MAX:
             return _bad(f"job_id must be at most {JOB_ID_MAX} characters")
+        try:
+            task = job_body.task_fields(body)
+        except ValueError as err:
+            return _bad(str(err))
         assert runtime.store is not None
-        submitted = JobSubmission(job_id, kind=kind, asset_id=asset_id, key=key)
+        submitted = JobSubmission(job_id, kind=kind, asset_id=asset_id, key=key, **task)
         return JSONResponse((await runtime.read(runtime.store.put_job, submitted)).to_json())
 
     @app.get("/v1/jobs/{job_id}")
@@ -283,6 +291,24 @@ def create_app(settings: BridgeSettings) -> FastAPI:
             return JSONResponse({"detail": "unknown job"}, status_code=404)
         return JSONResponse(job.to_json())
 
+    @app.post("/v1/jobs/{job_id}/cost")
+    async def record_cost(job_id: str, request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
+        try:
+            body = await request.json()
+        except ValueError:
+            return _bad("the body is not JSON")
+        try:
+            cost = job_body.cost_usd(body)
+        except ValueError as err:
+            return _bad(str(err))
+        assert runtime.store is not None
+        job = await runtime.read(runtime.store.record_cost, job_id, cost)
+        if job is None:
+            return JSONResponse({"detail": "unknown job"}, status_code=404)
+        return JSONResponse(job.to_json())
+
     @app.get("/healthz")
     async def healthz() -> Response:
         assert runtime.store is not None
@@ -297,6 +323,7 @@ def create_app(settings: BridgeSettings) -> FastAPI:
     async def metrics() -> Response:
         return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    app.include_router(ui_router(runtime, ui_auth or TokenSessions(settings.api_token)))
     app.add_middleware(_GateMiddleware, runtime=runtime)
     return app
 

@@ -148,6 +148,31 @@ class Stepper(Generic[T]):
 
 
 @dataclass(frozen=True)
+class TaskRef:
+    """The Airflow task instance that submitted a job, recorded with it (the bridge's Mavi page shows it).
+
+    :param dag_id: the DAG.
+    :param run_id: the DAG run.
+    :param task_id: the Airflow task (not Mavi's ``task_id``).
+    :param map_index: the map index (``-1`` when not mapped).
+    """
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields of ``PUT /v1/jobs/{job_id}`` that name the task."""
+        return {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "task_id": self.task_id,
+            "map_index": self.map_index,
+        }
+
+
+@dataclass(frozen=True)
 class CallbackRecord:
     """One stored callback as the bridge returns it.
 

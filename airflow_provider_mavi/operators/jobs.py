@@ -327,7 +327,24 @@ class MaviJobOperator(MaviBaseOperator):
         assert checked.payload is not None  # a success event carries the callback (from_json checks it)
         result = self.build_result(context, checked.job_id, checked.payload)
         log_spend(context, result.get("cost_usd"), self)
+        self._record_cost(checked.job_id, result.get("cost_usd"))
         return self.returned(context, result)
+
+    def _record_cost(self, job_id: str, cost_usd: object) -> None:
+        """Best effort: the job's price in the bridge's job record (the Mavi page's spend); never fails the
+        task, whose paid result is already there."""
+        price = (
+            float(cost_usd) if isinstance(cost_usd, int | float) and not isinstance(cost_usd, bool) else None
+        )
+        bridge = self.bridge_hook
+        try:
+            bridge.record_cost(job_id, price)
+        except Exception as error:
+            self.log.warning(
+                "Could not record the price of Mavi job %s in the bridge: %s", job_id, type(error).__name__
+            )
+        finally:
+            bridge.close()
 
     def on_kill(self) -> None:
         """Best effort: tell the bridge nobody waits for the job any more (Mavi has no cancel)."""

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
         IncomingCallback,
         JobSubmission,
         PurgeCounts,
+        ReceivedCallback,
+        SpendRow,
         StoredCallback,
         StoredDelivery,
         StoredJob,
@@ -133,6 +135,45 @@ class CallbackStore(Protocol):
         Mark a job as no longer waited for; ``None`` when the job is unknown.
 
         :param job_id: Mavi's job id.
+        """
+
+    def record_cost(self, job_id: str, cost_usd: float | None) -> StoredJob | None:
+        """
+        Record a job's price once its task knows it; ``None`` when the job is unknown.
+
+        :param job_id: Mavi's job id.
+        :param cost_usd: the price in dollars, None when it cannot be known.
+        """
+
+    # -- the Mavi page (reads only) -------------------------------------------------------------------
+
+    def waiting_jobs(self, limit: int) -> list[StoredJob]:
+        """
+        Return jobs still waited for (no callback stored, not abandoned), nearest deadline first.
+
+        :param limit: the most jobs to return.
+        """
+
+    def received_callbacks(self, limit: int, *, unclaimed: bool = False) -> list[ReceivedCallback]:
+        """
+        Return the latest callbacks, newest first, each with the job recorded for it.
+
+        :param limit: the most callbacks to return.
+        :param unclaimed: only callbacks for which no job is recorded (no task waits for them).
+        """
+
+    def spend(self, since: float) -> list[SpendRow]:
+        """
+        Return the jobs recorded since ``since`` and their recorded prices, per UTC day and DAG.
+
+        :param since: epoch seconds.
+        """
+
+    def count_callbacks(self, since: float) -> int:
+        """
+        Return how many jobs' callbacks were first received since ``since`` (every replica's).
+
+        :param since: epoch seconds.
         """
 
     # -- retention --------------------------------------------------------------------------------------
