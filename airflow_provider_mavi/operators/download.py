@@ -15,6 +15,13 @@ from airflow.sdk import ObjectStoragePath
 from airflow_provider_mavi.exceptions import MaviOperatorError
 from airflow_provider_mavi.hooks.task import require_id
 from airflow_provider_mavi.operators.base import MaviBaseOperator, log_spend
+from airflow_provider_mavi.operators.lineage import DownloadLineage
+from airflow_provider_mavi.operators.links import (
+    RESULTS_URL_XCOM_KEY,
+    MaviResultsLink,
+    push_link,
+    results_url,
+)
 from airflow_provider_mavi.results import download_cost_usd
 
 if TYPE_CHECKING:
@@ -95,7 +102,7 @@ def _copy_hashing(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-class MaviDownloadAssetOperator(MaviBaseOperator):
+class MaviDownloadAssetOperator(DownloadLineage, MaviBaseOperator):
     """
     Download an asset (streamed) to a local path or any ``ObjectStoragePath``.
 
@@ -114,6 +121,7 @@ class MaviDownloadAssetOperator(MaviBaseOperator):
     """
 
     template_fields: Sequence[str] = ("asset_id", "destination", "mavi_conn_id")
+    operator_extra_links = (MaviResultsLink(),)
 
     def __init__(
         self,
@@ -148,6 +156,7 @@ class MaviDownloadAssetOperator(MaviBaseOperator):
             raise MaviOperatorError(
                 f"extract=True needs an im_ frame group id, got {asset_id!r}: nothing downloaded"
             )
+        push_link(context, RESULTS_URL_XCOM_KEY, results_url(self.destination, directory=self.extract))
         if self.extract:
             result = self._download_frames(asset_id)
         else:

@@ -25,6 +25,8 @@ from airflow_provider_mavi.exceptions import (
 from airflow_provider_mavi.hooks.task import require_id
 from airflow_provider_mavi.operators.base import MaviBaseOperator, log_spend
 from airflow_provider_mavi.operators.ledger import JobLedger, SubmittedJob
+from airflow_provider_mavi.operators.lineage import JobLineage
+from airflow_provider_mavi.operators.links import MaviBridgeJobLink, MaviResultsLink, push_job_links
 from airflow_provider_mavi.triggers.mavi import MaviJobCallbackTrigger
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ if TYPE_CHECKING:
 JOB_ID_XCOM_KEY = "job_id"
 
 
-class MaviJobOperator(MaviBaseOperator):
+class MaviJobOperator(JobLineage, MaviBaseOperator):
     """Base of the operators that submit a paid asynchronous Mavi job and wait for its callback.
 
     Subclasses set :attr:`job_kind` and implement :meth:`submit`, :meth:`fingerprint` and
@@ -52,6 +54,9 @@ class MaviJobOperator(MaviBaseOperator):
 
     job_kind: ClassVar[str] = ""
     template_fields: Sequence[str] = ("asset_id", "mavi_conn_id")
+    #: The field naming the folder the results are written to (its link: ``MaviResultsLink``), if any.
+    results_field: ClassVar[str] = "output_path"
+    operator_extra_links = (MaviBridgeJobLink(), MaviResultsLink())
 
     def __init__(
         self,
@@ -116,6 +121,8 @@ class MaviJobOperator(MaviBaseOperator):
             started = self._start(JobLedger(context, bridge, self), asset_id)
             job_id = started.job_id
             context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
+            results = getattr(self, self.results_field, None)
+            push_job_links(context, bridge.get_settings().pages_url, job_id, results, self.log)
             if isinstance(started, JobEvent):
                 return self.execute_complete(context, started.to_json(), job_id=job_id)
             if self.deferrable:

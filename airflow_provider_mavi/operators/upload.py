@@ -12,6 +12,7 @@ from airflow.sdk import ObjectStoragePath
 from airflow_provider_mavi.exceptions import MaviError, MaviOperatorError
 from airflow_provider_mavi.media import probe_duration_seconds
 from airflow_provider_mavi.operators.base import NEVER_EXPIRE, MaviBaseOperator
+from airflow_provider_mavi.operators.lineage import UploadLineage
 from airflow_provider_mavi.readiness import asset_status
 from airflow_provider_mavi.triggers.mavi import MaviAssetReadyTrigger
 
@@ -71,7 +72,7 @@ def describe_source(source: str | os.PathLike[str] | ObjectStoragePath, log: Any
     return {"source": str(source), "size_bytes": size, "duration_seconds": duration}
 
 
-class MaviUploadOperator(MaviBaseOperator):
+class MaviUploadOperator(UploadLineage, MaviBaseOperator):
     """
     Upload a file to Mavi and return its ``re_`` asset id (optionally once it is ready to use).
 
