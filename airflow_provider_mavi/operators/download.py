@@ -172,6 +172,7 @@ class MaviDownloadAssetOperator(DownloadLineage, MaviBaseOperator):
                 "sha256": sha,
                 "cost_usd": download_cost_usd(size),
             }
+        self.note_lineage("return_value", result)
         log_spend(context, result["cost_usd"], self)
         return result
 

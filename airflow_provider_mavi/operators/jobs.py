@@ -121,6 +121,7 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
             started = self._start(JobLedger(context, bridge, self), asset_id)
             job_id = started.job_id
             context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
+            self.note_lineage("job_id", job_id)
             results = getattr(self, self.results_field, None)
             push_job_links(context, bridge.get_settings().pages_url, job_id, results, self.log)
             if isinstance(started, JobEvent):
@@ -204,9 +205,11 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
         """
         checked = JobEvent.from_json(event, job_id)
         self.log.info("Mavi job %s: %s", checked.job_id, checked.status)
+        self.note_lineage("job_id", checked.job_id)
         raise_for_event(checked)
         assert checked.payload is not None  # a success event carries the callback (from_json checks it)
         result = self.build_result(context, checked.job_id, checked.payload)
+        self.note_lineage("return_value", result)
         log_spend(context, result.get("cost_usd"), self)
         return result
 

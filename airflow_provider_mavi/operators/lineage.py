@@ -1,10 +1,10 @@
 """OpenLineage for the Mavi operators: what a task read and wrote, named as the OpenLineage spec names it.
 
 Each operator gets ``get_openlineage_facets_on_complete`` from one mixin here (upload, job, download). The
-lineage is rebuilt from the task's rendered fields and the XComs it pushed, so it is right after a deferral
-too (the object that ran ``execute`` is gone by then). The OpenLineage provider is an optional extra
-(``[openlineage]``): nothing here imports it; :mod:`.lineage_facets` does, and only when the provider calls
-the method.
+lineage is built from the task's rendered fields and what it noted in the process that finished it (after
+a deferral, the one that ran ``execute_complete``). The OpenLineage provider is an optional extra
+(``[openlineage]``): nothing here imports it but :func:`openlineage_enabled` (a guarded import), and
+:mod:`.lineage_facets` does only when the provider calls the method.
 
 Names (OpenLineage's dataset naming):
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote, urlsplit
@@ -37,6 +37,7 @@ __all__ = [
     "TaskLineage",
     "UploadLineage",
     "location_dataset",
+    "openlineage_enabled",
 ]
 
 
@@ -116,40 +117,99 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+def openlineage_enabled() -> bool:
+    """Whether the OpenLineage provider is installed and configured to emit (else lineage costs nothing)."""
+    try:
+        from airflow.providers.openlineage.conf import is_disabled
+    except ImportError:
+        return False
+    try:
+        return not is_disabled()
+    except Exception:  # a broken lineage configuration must never fail a paid task
+        return False
+
+
 class _MaviLineage:
-    """Shared by the three mixins: builds the ``OperatorLineage`` from :meth:`task_lineage`."""
+    """Shared by the three mixins: what the task noted while it ran, turned into an ``OperatorLineage``.
+
+    The OpenLineage listener calls ``get_openlineage_facets_on_complete`` in a forked process (its
+    default) where the task can no longer reach Airflow (a connection or an XCom read there hangs until the
+    listener kills it), so everything is noted beforehand, in the task's own process: the Mavi namespace in
+    ``pre_execute``, the XComs named in :attr:`lineage_xcom_keys` in ``post_execute``, and what the operator
+    notes itself with :meth:`note_lineage`. Nothing of this runs unless OpenLineage is installed and
+    enabled.
+    """
 
     hook: MaviHook
     task_id: str
+    log: Any
+    #: XComs the task pushed that its lineage is read from, pulled in ``post_execute``.
+    lineage_xcom_keys: ClassVar[tuple[str, ...]] = ()
+    _lineage_notes: dict[str, Any] | None = None
+    _lineage_namespace: str | None = None
 
-    def task_lineage(self, xcom: Mapping[str, Any]) -> TaskLineage:
-        """What the task read and wrote, from its rendered fields and its XComs.
+    def note_lineage(self, key: str, value: Any) -> None:
+        """Keep something the lineage is built from (the result, the job id), in this process.
 
-        :param xcom: the task's XComs that the mixin declares in :attr:`lineage_xcom_keys`.
+        :param key: ``return_value``, ``job_id``, ``media``...
+        :param value: the value.
+        """
+        if self._lineage_notes is None:
+            self._lineage_notes = {}
+        self._lineage_notes[key] = value
+
+    def pre_execute(self, context: Any) -> None:
+        """Note the Mavi namespace of the connection (when OpenLineage is on), then Airflow's own.
+
+        :param context: the task's context.
+        """
+        if openlineage_enabled():
+            try:
+                self._lineage_namespace = mavi_namespace(self.hook.get_settings().base_url)
+            except Exception as error:
+                self.log.warning("No Mavi dataset names in the lineage of this task: %s", error)
+        super().pre_execute(context)  # type: ignore[misc]
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        """Pull the XComs the lineage needs (when OpenLineage is on), then Airflow's own.
+
+        :param context: the task's context.
+        :param result: the task's result (Airflow 3 passes none here).
+        """
+        if openlineage_enabled():
+            ti = context["ti"]
+            for key in self.lineage_xcom_keys:
+                if key not in (self._lineage_notes or {}):
+                    try:
+                        self.note_lineage(key, ti.xcom_pull(task_ids=ti.task_id, key=key))
+                    except Exception as error:
+                        self.log.warning("Could not read XCom %r for the lineage: %s", key, error)
+        super().post_execute(context, result)  # type: ignore[misc]
+
+    def task_lineage(self, notes: Mapping[str, Any]) -> TaskLineage:
+        """What the task read and wrote, from its rendered fields and its notes.
+
+        :param notes: what was noted while the task ran.
         """
         raise NotImplementedError
 
-    lineage_xcom_keys: ClassVar[tuple[str, ...]] = ("return_value",)
+    def mavi_datasets(self, asset_ids: Iterable[str]) -> tuple[DatasetName, ...]:
+        """The datasets of Mavi assets of this task's connection (none when its namespace is unknown).
 
-    def mavi_dataset(self, asset_id: str) -> DatasetName:
-        """The dataset of a Mavi asset of this task's connection.
-
-        :param asset_id: the asset id.
+        :param asset_ids: the asset ids.
         """
-        return DatasetName(mavi_namespace(self.hook.get_settings().base_url), asset_id)
+        if self._lineage_namespace is None:
+            return ()
+        return tuple(DatasetName(self._lineage_namespace, asset_id) for asset_id in asset_ids)
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
-        """Called by the OpenLineage provider (when installed) once the task ended.
+        """Called by the OpenLineage provider (when installed) once the task ended, success or failure.
 
-        :param task_instance: the finished task instance (its XComs are read).
+        :param task_instance: the finished task instance (not used: see the class docstring).
         """
         from airflow_provider_mavi.operators.lineage_facets import operator_lineage
 
-        xcom = {
-            key: task_instance.xcom_pull(task_ids=task_instance.task_id, key=key)
-            for key in self.lineage_xcom_keys
-        }
-        return operator_lineage(self.task_lineage(xcom))
+        return operator_lineage(self.task_lineage(self._lineage_notes or {}))
 
 
 def _mavi_ids(result: Mapping[str, Any]) -> list[str]:
@@ -162,17 +222,17 @@ class UploadLineage(_MaviLineage):
     source: Any
     lineage_xcom_keys: ClassVar[tuple[str, ...]] = ("media",)
 
-    def task_lineage(self, xcom: Mapping[str, Any]) -> TaskLineage:
+    def task_lineage(self, notes: Mapping[str, Any]) -> TaskLineage:
         """The source video in, the Mavi asset out (the call itself is free).
 
-        :param xcom: ``media`` (``{asset_id, source, ...}``).
+        :param notes: ``media`` (``{asset_id, source, ...}``).
         """
-        media = _mapping(xcom.get("media"))
+        media = _mapping(notes.get("media"))
         source = location_dataset(media.get("source") or self.source)
         asset_id = _text(media.get("asset_id"))
         return TaskLineage(
             inputs=(source,) if source else (),
-            outputs=(self.mavi_dataset(asset_id),) if asset_id else (),
+            outputs=self.mavi_datasets([asset_id] if asset_id else []),
             output_asset_ids=(asset_id,) if asset_id else (),
             cost_usd=0.0 if asset_id else None,
         )
@@ -190,7 +250,6 @@ class JobLineage(_MaviLineage):
 
     asset_id: Any
     job_kind: ClassVar[str]
-    lineage_xcom_keys: ClassVar[tuple[str, ...]] = ("return_value", "job_id")
 
     def lineage_inputs(self) -> list[str]:
         """The Mavi assets the job read (default: the rendered ``asset_id``)."""
@@ -205,19 +264,19 @@ class JobLineage(_MaviLineage):
         files = [value for key, value in result.items() if key.endswith("_path") and _text(value)]
         return files, _mavi_ids(result)
 
-    def task_lineage(self, xcom: Mapping[str, Any]) -> TaskLineage:
+    def task_lineage(self, notes: Mapping[str, Any]) -> TaskLineage:
         """The asset in; the result's files and assets out; the job id and its price in the facet.
 
-        :param xcom: ``return_value`` (the result, absent when the task failed) and ``job_id``.
+        :param notes: ``return_value`` (the result, absent when the task failed) and ``job_id``.
         """
-        result = _mapping(xcom.get("return_value"))
+        result = _mapping(notes.get("return_value"))
         inputs = self.lineage_inputs()
         files, made = self.lineage_outputs(result)
         written = [dataset for dataset in map(location_dataset, files) if dataset is not None]
         return TaskLineage(
-            inputs=tuple(self.mavi_dataset(asset_id) for asset_id in inputs),
-            outputs=tuple(self.mavi_dataset(asset_id) for asset_id in made) + tuple(written),
-            job_id=_text(result.get("job_id")) or _text(xcom.get("job_id")),
+            inputs=self.mavi_datasets(inputs),
+            outputs=self.mavi_datasets(made) + tuple(written),
+            job_id=_text(result.get("job_id")) or _text(notes.get("job_id")),
             job_kind=self.job_kind or None,
             input_asset_ids=tuple(inputs),
             output_asset_ids=tuple(made),
@@ -232,12 +291,12 @@ class DownloadLineage(_MaviLineage):
     destination: Any
     extract: bool
 
-    def task_lineage(self, xcom: Mapping[str, Any]) -> TaskLineage:
+    def task_lineage(self, notes: Mapping[str, Any]) -> TaskLineage:
         """The asset in, the destination out.
 
-        :param xcom: ``return_value`` (``{asset_id, paths, cost_usd, ...}``; absent when the task failed).
+        :param notes: ``return_value`` (``{asset_id, paths, cost_usd, ...}``; absent when the task failed).
         """
-        result = _mapping(xcom.get("return_value"))
+        result = _mapping(notes.get("return_value"))
         asset_id = _text(result.get("asset_id")) or _text(self.asset_id)
         paths = result.get("paths") if isinstance(result.get("paths"), list) else []
         if self.extract:
@@ -245,7 +304,7 @@ class DownloadLineage(_MaviLineage):
         else:
             target = location_dataset(paths[0]) if paths else None
         return TaskLineage(
-            inputs=(self.mavi_dataset(asset_id.strip()),) if asset_id else (),
+            inputs=self.mavi_datasets([asset_id.strip()] if asset_id else []),
             outputs=(target,) if target else (),
             input_asset_ids=(asset_id.strip(),) if asset_id else (),
             cost_usd=_price(result.get("cost_usd")),

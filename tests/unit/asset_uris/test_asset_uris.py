@@ -76,9 +76,9 @@ def test_an_asset_and_the_operators_lineage_name_the_same_dataset() -> None:
     dataset = convert_asset_to_openlineage(Asset(mavi_asset_uri("re_9", base_url)), None)
 
     class Op(JobLineage):
-        hook = type("H", (), {"get_settings": lambda self: type("S", (), {"base_url": base_url})()})()
+        _lineage_namespace = mavi_namespace(base_url)  # what pre_execute notes from the connection
 
-    named = Op().mavi_dataset("re_9")
+    (named,) = Op().mavi_datasets(["re_9"])
     assert (
         (dataset.namespace, dataset.name)
         == (named.namespace, named.name)

@@ -19,6 +19,7 @@ from openlineage.client.serde import Serde
 from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
+from airflow_provider_mavi.operators import lineage
 from airflow_provider_mavi.operators.lineage import DatasetName, location_dataset
 from airflow_provider_mavi.operators.mavi import (
     MaviDownloadAssetOperator,
@@ -48,12 +49,16 @@ class Settings:
 
 
 class Hook:
+    def __init__(self) -> None:
+        self.reads = 0
+
     def get_settings(self) -> Settings:
+        self.reads += 1
         return Settings()
 
 
-class FinishedTI:
-    """What the OpenLineage listener hands the method: a task instance whose XComs can be pulled."""
+class TI:
+    """The task instance of the task's own process: its XComs can be pulled there."""
 
     task_id = "task"
 
@@ -66,9 +71,27 @@ class FinishedTI:
         return self.xcoms.get(key)
 
 
-def lineage_of(op: Any, ti: FinishedTI) -> Any:
+class Forked:
+    """What the OpenLineage listener hands the method in its forked process: nothing may be asked of it."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"the lineage asked the task instance for {name!r} in the forked process")
+
+
+@pytest.fixture
+def enabled(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lineage, "openlineage_enabled", lambda: True)
+
+
+def lineage_of(op: Any, ti: TI | None = None, **notes: Any) -> Any:
+    """Run the task's own-process steps (pre_execute, what execute notes, post_execute), then the method."""
     op.hook = Hook()
-    return op.get_openlineage_facets_on_complete(ti)
+    context = {"ti": ti or TI()}
+    op.pre_execute(context)
+    for key, value in notes.items():
+        op.note_lineage(key, value)
+    op.post_execute(context)
+    return op.get_openlineage_facets_on_complete(Forked())
 
 
 def names(datasets: list[Any]) -> list[tuple[str, str]]:
@@ -111,9 +134,9 @@ def test_a_relative_path_is_named_by_its_absolute_path(
     assert location_dataset("clip.mp4") == DatasetName("file", str(tmp_path / "clip.mp4"))
 
 
-def test_upload_reads_the_video_and_makes_the_asset() -> None:
+def test_upload_reads_the_video_and_makes_the_asset(enabled: None) -> None:
     op = MaviUploadOperator(task_id="upload", source="s3://videos/in/cam1.mp4")
-    ti = FinishedTI(media={"asset_id": "re_7", "source": "s3://videos/in/cam1.mp4", "size_bytes": 10})
+    ti = TI(media={"asset_id": "re_7", "source": "s3://videos/in/cam1.mp4", "size_bytes": 10})
     lineage = lineage_of(op, ti)
     assert names(lineage.inputs) == [("s3://videos", "in/cam1.mp4")]
     assert names(lineage.outputs) == [("mavi://mavi-backend.memories.ai", "re_7")]
@@ -122,13 +145,16 @@ def test_upload_reads_the_video_and_makes_the_asset() -> None:
     assert (data["outputAssetIds"], data["costUsd"], data.get("jobId")) == (["re_7"], 0.0, None)
 
 
-def test_a_failed_upload_still_names_its_source() -> None:
-    lineage = lineage_of(MaviUploadOperator(task_id="upload", source="/in/a.mp4"), FinishedTI())
+def test_a_failed_upload_still_names_its_source(enabled: None) -> None:
+    op = MaviUploadOperator(task_id="upload", source="/in/a.mp4")
+    op.hook = Hook()
+    op.pre_execute({"ti": TI()})  # then execute raised: post_execute never ran
+    lineage = op.get_openlineage_facets_on_complete(Forked())
     assert (names(lineage.inputs), lineage.outputs) == ([("file", "/in/a.mp4")], [])
     assert "costUsd" not in facet(lineage)  # unknown: left out, never a guess
 
 
-def test_extract_frames_reads_the_video_asset_and_makes_the_frame_group() -> None:
+def test_extract_frames_reads_the_video_asset_and_makes_the_frame_group(enabled: None) -> None:
     op = MaviExtractFramesOperator(task_id="frames", asset_id="re_7")
     result = {
         "job_id": "j-1",
@@ -137,7 +163,7 @@ def test_extract_frames_reads_the_video_asset_and_makes_the_frame_group() -> Non
         "frame_count": 300,
         "cost_usd": 0.06,
     }
-    lineage = lineage_of(op, FinishedTI(return_value=result, job_id="j-1"))
+    lineage = lineage_of(op, job_id="j-1", return_value=result)
     assert names(lineage.inputs) == [("mavi://mavi-backend.memories.ai", "re_7")]
     assert names(lineage.outputs) == [("mavi://mavi-backend.memories.ai", "im_9")]
     data = facet(lineage)
@@ -146,7 +172,7 @@ def test_extract_frames_reads_the_video_asset_and_makes_the_frame_group() -> Non
     assert (data["inputAssetIds"], data["outputAssetIds"], data["costUsd"]) == (["re_7"], ["im_9"], 0.06)
 
 
-def test_a_transcript_written_to_files_is_the_output() -> None:
+def test_a_transcript_written_to_files_is_the_output(enabled: None) -> None:
     op = MaviTranscribeVideoOperator(task_id="describe", asset_id="re_7", output_path="gs://out/t/")
     result = {
         "job_id": "j-2",
@@ -156,37 +182,63 @@ def test_a_transcript_written_to_files_is_the_output() -> None:
         "json_path": "gs://out/t/j-2.json",
         "vtt_path": "gs://out/t/j-2.vtt",
     }
-    lineage = lineage_of(op, FinishedTI(return_value=result))
+    lineage = lineage_of(op, return_value=result)
     assert names(lineage.outputs) == [("gs://out", "t/j-2.json"), ("gs://out", "t/j-2.vtt")]
     assert facet(lineage)["jobKind"] == "transcribe_video"
 
 
-def test_a_transcript_kept_in_xcom_has_no_output_and_a_failed_job_keeps_its_id() -> None:
+def test_a_transcript_kept_in_xcom_has_no_output_and_a_failed_job_keeps_its_id(enabled: None) -> None:
     op = MaviTranscribeVideoOperator(task_id="describe", asset_id="re_7")
-    kept = lineage_of(op, FinishedTI(return_value={"job_id": "j-3", "segments": [], "cost_usd": 0.001}))
+    kept = lineage_of(op, return_value={"job_id": "j-3", "segments": [], "cost_usd": 0.001})
     assert kept.outputs == []
-    failed = lineage_of(op, FinishedTI(job_id="j-4"))  # failed: no result, the job id pushed first
+    op = MaviTranscribeVideoOperator(task_id="describe", asset_id="re_7")
+    failed = lineage_of(op, job_id="j-4")  # failed: no result, the job id noted first
     assert names(failed.inputs) == [("mavi://mavi-backend.memories.ai", "re_7")]
     data = facet(failed)
     assert (data["jobId"], data.get("costUsd")) == ("j-4", None)
 
 
-def test_frames_unpacked_into_a_directory_output_the_directory(tmp_path: Path) -> None:
+def test_frames_unpacked_into_a_directory_output_the_directory(tmp_path: Path, enabled: None) -> None:
     target = tmp_path / "frames"
     op = MaviDownloadAssetOperator(task_id="dl", asset_id="im_9", destination=target.as_uri(), extract=True)
     result = {"asset_id": "im_9", "paths": [str(target / "f1.jpg")], "cost_usd": 1.2e-05}
-    lineage = lineage_of(op, FinishedTI(return_value=result))
+    lineage = lineage_of(op, return_value=result)
     assert names(lineage.inputs) == [("mavi://mavi-backend.memories.ai", "im_9")]
     assert names(lineage.outputs) == [("file", str(target))]
     assert facet(lineage)["costUsd"] == 1.2e-05
 
 
-def test_a_single_file_download_outputs_the_file_written() -> None:
+def test_a_single_file_download_outputs_the_file_written(enabled: None) -> None:
     op = MaviDownloadAssetOperator(task_id="dl", asset_id="re_7", destination="s3://b/videos/")
-    lineage = lineage_of(
-        op, FinishedTI(return_value={"asset_id": "re_7", "paths": ["s3://b/videos/cam1.mp4"]})
-    )
+    lineage = lineage_of(op, return_value={"asset_id": "re_7", "paths": ["s3://b/videos/cam1.mp4"]})
     assert names(lineage.outputs) == [("s3://b", "videos/cam1.mp4")]
+
+
+def test_with_openlineage_off_nothing_is_read_for_it() -> None:
+    op = MaviUploadOperator(task_id="upload", source="/in/a.mp4")
+    op.hook = Hook()
+    ti = TI(media={"asset_id": "re_7", "source": "/in/a.mp4"})
+    op.pre_execute({"ti": ti})
+    op.post_execute({"ti": ti})
+    assert (op.hook.reads, ti.pulled) == (0, [])  # installed but not configured: no connection, no XCom
+
+
+def test_openlineage_is_on_once_a_transport_is_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    from airflow.providers.openlineage import conf
+
+    def fresh() -> bool:
+        for read in (conf.is_disabled, conf.transport):  # cached outside pytest only
+            getattr(read, "cache_clear", lambda: None)()
+        return lineage.openlineage_enabled()
+
+    monkeypatch.delenv("AIRFLOW__OPENLINEAGE__TRANSPORT", raising=False)
+    assert not fresh()
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", '{"type": "console"}')
+    assert fresh()
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__DISABLED", "true")
+    assert not fresh()
+    monkeypatch.undo()
+    fresh()
 
 
 class _HideOpenLineage(importlib.abc.MetaPathFinder):
@@ -228,4 +280,4 @@ def test_without_the_openlineage_provider_nothing_changes(
     assert not [name for name in sys.modules if name.startswith(_HideOpenLineage.HIDDEN)]
     # only the OpenLineage listener calls this, and it cannot be there: the import error is the provider's
     with pytest.raises(ModuleNotFoundError):
-        op.get_openlineage_facets_on_complete(FinishedTI())
+        op.get_openlineage_facets_on_complete(Forked())
