@@ -12,25 +12,19 @@ import contextlib
 import hmac
 import logging
 import re
-import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import url as sa_url
 
 from airflow_provider_mavi.bridge.inbox import CallbackInbox
-from airflow_provider_mavi.bridge.metrics import BridgeMetrics
-from airflow_provider_mavi.bridge.notify import PgListener
 from airflow_provider_mavi.bridge.redact import redact_path
-from airflow_provider_mavi.bridge.relay import Relay
-from airflow_provider_mavi.bridge.store import JOB_ID_MAX, Store, StoreError, WriteResult
-from airflow_provider_mavi.bridge.waits import WaitHub
-from airflow_provider_mavi.bridge.writer import BatchWriter
+from airflow_provider_mavi.bridge.runtime import Runtime
+from airflow_provider_mavi.bridge.store import JOB_ID_MAX, JobSubmission, StoreError
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator
 
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,177 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("airflow_provider_mavi.bridge")
 
-T = TypeVar("T")
-
 MAX_BATCH_IDS = 5000
 MAX_LIST = 1000
-
-
-class Runtime:
-    """
-    Everything that lives in the event loop: store threads, group-commit writer, waiters, relay, poller.
-
-    Started by the app's lifespan under ``mavi-bridge serve``, or lazily on the first request when mounted in
-    another app (Starlette does not run a mounted app's lifespan).
-
-    :param settings: the checked settings.
-    """
-
-    def __init__(self, settings: BridgeSettings) -> None:
-        self.settings = settings
-        self.hub = WaitHub()
-        self.metrics = BridgeMetrics(lambda: self.hub.open_waits)
-        self.store: Store | None = None
-        self.writer: BatchWriter | None = None
-        self.relay: Relay | None = None
-        self._reads: ThreadPoolExecutor | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._lock: asyncio.Lock | None = None
-        self.listener: PgListener | None = None
-        self.started = False
-
-    async def ensure_started(self) -> None:
-        """Open the store, create its tables and start the background tasks (idempotent)."""
-        if self.started:
-            return
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            if self.started:
-                return
-            loop = asyncio.get_running_loop()
-            store = Store(self.settings.db_url)
-            reads = ThreadPoolExecutor(max_workers=16, thread_name_prefix="mavi-bridge-read")
-            try:
-                await loop.run_in_executor(reads, store.create)
-            except BaseException:
-                reads.shutdown(wait=False)
-                store.dispose()
-                raise
-            self.store, self._reads = store, reads
-            self.writer = BatchWriter(store, self._committed)
-            self.writer.start()
-            self.relay = Relay(self.settings.relay_urls, self.metrics)
-            self.relay.start()
-            self._tasks.append(loop.create_task(self._poll_other_replicas(), name="mavi-bridge-poller"))
-            if store.dialect == "postgresql":
-                hub = self.hub
-
-                def on_ids(ids: list[str]) -> None:
-                    loop.call_soon_threadsafe(hub.notify, ids)
-
-                self.listener = PgListener(store.read_engine, on_ids)
-                self.listener.start()
-            if self.settings.retention_seconds:
-                self._tasks.append(loop.create_task(self._purge_periodically(), name="mavi-bridge-purge"))
-            self.started = True
-            log.info("mavi-bridge: store ready (%s)", store.dialect)
-
-    async def stop(self) -> None:
-        """Stop the background tasks and close the store."""
-        if not self.started:
-            return
-        if self.listener is not None:
-            self.listener.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.writer is not None:
-            await self.writer.stop()
-        if self.relay is not None:
-            await self.relay.stop()
-        if self._reads is not None:
-            self._reads.shutdown(wait=False)
-        if self.store is not None:
-            self.store.dispose()
-        self.started = False
-
-    async def read(self, func: Any, *args: Any) -> Any:
-        """
-        Run a blocking store read in the read threads.
-
-        :param func: the store method.
-        :param args: its arguments.
-        """
-        return await asyncio.get_running_loop().run_in_executor(self._reads, func, *args)
-
-    def _committed(self, results: Sequence[WriteResult], at: float) -> None:
-        self.metrics.batch_size.observe(len(results))
-        self.hub.notify((r.job_id for r in results), at)
-
-    async def _poll_other_replicas(self) -> None:
-        """Wake waiters whose callback another replica (or process) stored: one cheap query per interval."""
-        assert self.store is not None
-        while True:
-            await asyncio.sleep(self.settings.poll_interval)
-            waited = self.hub.waited_ids()
-            if not waited:
-                continue
-            try:
-                found = await self.read(self.store.present, waited)
-            except Exception as err:
-                log.warning("mavi-bridge: store poll failed (%s)", type(err).__name__)
-                continue
-            if found:
-                self.hub.notify(found)
-
-    async def _purge_periodically(self) -> None:
-        assert self.store is not None
-        assert self.settings.retention_seconds
-        while True:
-            try:
-                counts = await self.read(self.store.purge, time.time() - self.settings.retention_seconds)
-                log.info("mavi-bridge: retention purge removed %s", counts)
-            except Exception as err:
-                log.warning("mavi-bridge: retention purge failed (%s)", type(err).__name__)
-            await asyncio.sleep(3600)
-
-    async def wait_for_records(
-        self, job_ids: Sequence[str], wait: float, disconnected: asyncio.Event | None = None
-    ) -> list[dict[str, Any]]:
-        """
-        Return the stored records among ``job_ids``, waiting up to ``wait`` seconds for at least one.
-
-        :param job_ids: the ids to look for.
-        :param wait: seconds to wait when none is there yet (already capped).
-        :param disconnected: set when the client went away; the wait then ends early.
-        """
-        assert self.store is not None
-        if wait <= 0:
-            return await self.read(self.store.get_callbacks, job_ids)
-        waiter = self.hub.register(job_ids)
-        relay_disconnect: asyncio.Task[None] | None = None
-        if disconnected is not None:
-
-            async def wake_on_disconnect() -> None:
-                await disconnected.wait()
-                waiter.event.set()
-
-            relay_disconnect = asyncio.get_running_loop().create_task(wake_on_disconnect())
-        try:
-            records = await self.read(self.store.get_callbacks, job_ids)
-            loop = asyncio.get_running_loop()
-            deadline = loop.time() + wait
-            while not records:
-                remaining = deadline - loop.time()
-                if remaining <= 0 or (disconnected is not None and disconnected.is_set()):
-                    return []
-                try:
-                    await asyncio.wait_for(waiter.event.wait(), remaining)
-                except asyncio.TimeoutError:
-                    return []
-                notified = waiter.take_notified()
-                if disconnected is not None and disconnected.is_set():
-                    return []
-                # only the ids that were notified can have changed since the full check
-                records = await self.read(self.store.get_callbacks, notified)
-                if records and waiter.notified_at is not None:
-                    self.metrics.wake_latency.observe(time.monotonic() - waiter.notified_at)
-            return records
-        finally:
-            if relay_disconnect is not None:
-                relay_disconnect.cancel()
-            self.hub.unregister(waiter)
 
 
 class _Gate:
@@ -357,7 +182,7 @@ def create_app(settings: BridgeSettings) -> FastAPI:
             watcher.cancel()
         if not records:
             return JSONResponse({"detail": "no callback for this job yet"}, status_code=404)
-        return JSONResponse(records[0])
+        return JSONResponse(records[0].to_json())
 
     @app.post("/v1/callbacks/wait")
     async def wait_many(request: Request) -> Response:
@@ -387,7 +212,7 @@ def create_app(settings: BridgeSettings) -> FastAPI:
             records = await runtime.wait_for_records(job_ids, wait, disconnected)
         finally:
             watcher.cancel()
-        return JSONResponse({"callbacks": records})
+        return JSONResponse({"callbacks": [r.to_json() for r in records]})
 
     @app.get("/v1/callbacks")
     async def list_callbacks(request: Request) -> Response:
@@ -402,7 +227,7 @@ def create_app(settings: BridgeSettings) -> FastAPI:
             return _bad(f"after must be >= 0 and limit between 1 and {MAX_LIST}")
         assert runtime.store is not None
         records, cursor = await runtime.read(runtime.store.list_callbacks, after, limit)
-        return JSONResponse({"callbacks": records, "next": str(cursor)})
+        return JSONResponse({"callbacks": [r.to_json() for r in records], "next": str(cursor)})
 
     @app.put("/v1/jobs/{job_id}")
     async def put_job(job_id: str, request: Request) -> Response:
@@ -424,8 +249,8 @@ def create_app(settings: BridgeSettings) -> FastAPI:
         if len(job_id) > JOB_ID_MAX:
             return _bad(f"job_id must be at most {JOB_ID_MAX} characters")
         assert runtime.store is not None
-        job = await runtime.read(lambda: runtime.store.put_job(job_id, kind=kind, asset_id=asset_id, key=key))
-        return JSONResponse(job)
+        submitted = JobSubmission(job_id, kind=kind, asset_id=asset_id, key=key)
+        return JSONResponse((await runtime.read(runtime.store.put_job, submitted)).to_json())
 
     @app.get("/v1/jobs/{job_id}")
     async def get_job(job_id: str, request: Request) -> Response:
@@ -435,7 +260,7 @@ def create_app(settings: BridgeSettings) -> FastAPI:
         job = await runtime.read(runtime.store.get_job, job_id)
         if job is None:
             return JSONResponse({"detail": "unknown job"}, status_code=404)
-        return JSONResponse(job)
+        return JSONResponse(job.to_json())
 
     @app.get("/v1/jobs")
     async def find_jobs(request: Request) -> Response:
@@ -445,7 +270,8 @@ def create_app(settings: BridgeSettings) -> FastAPI:
         if not key:
             return _bad("key is required")
         assert runtime.store is not None
-        return JSONResponse({"jobs": await runtime.read(runtime.store.find_jobs, key)})
+        jobs = await runtime.read(runtime.store.find_jobs, key)
+        return JSONResponse({"jobs": [job.to_json() for job in jobs]})
 
     @app.post("/v1/jobs/{job_id}/abandon")
     async def abandon_job(job_id: str, request: Request) -> Response:
@@ -455,7 +281,7 @@ def create_app(settings: BridgeSettings) -> FastAPI:
         job = await runtime.read(runtime.store.abandon_job, job_id)
         if job is None:
             return JSONResponse({"detail": "unknown job"}, status_code=404)
-        return JSONResponse(job)
+        return JSONResponse(job.to_json())
 
     @app.get("/healthz")
     async def healthz() -> Response:

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import socket
@@ -22,7 +23,7 @@ from airflow_provider_mavi.bridge.settings import (
     BridgeSettings,
     parse_duration,
 )
-from airflow_provider_mavi.bridge.store import Store, StoreError
+from airflow_provider_mavi.bridge.store import StoreError, open_store
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -76,6 +77,10 @@ def _serve(args: argparse.Namespace) -> int:
         "mavi-bridge: serving on %s (callbacks at /callbacks/<secret>; see `mavi-bridge url`)", where
     )
     server = uvicorn.Server(config)
+    # Everything imported so far (FastAPI, SQLAlchemy, ...) lives as long as the process: keep the cyclic
+    # garbage collector from walking it again and again under load (it took about a tenth of the CPU of a
+    # callback burst, see BENCHMARKS.md).
+    gc.freeze()
     if args.fd is not None:  # a listening socket handed over by a parent (BridgeServer in tests)
         server.run(sockets=[socket.socket(fileno=args.fd)])
     else:
@@ -100,34 +105,37 @@ def _url(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    store = Store(_settings(args, require_secrets=False).db_url)
+    store = open_store(_settings(args, require_secrets=False).db_url)
     try:
-        store.create()
-        found = {
-            "callback": store.get_callback(args.job_id),
-            "deliveries": store.get_deliveries(args.job_id),
-            "job": store.get_job(args.job_id),
-        }
+        store.ensure_schema()
+        callbacks = store.get_callbacks([args.job_id])
+        deliveries = store.get_deliveries(args.job_id)
+        job = store.get_job(args.job_id)
     finally:
-        store.dispose()
-    if found["callback"] is None and found["job"] is None:
+        store.close()
+    if not callbacks and job is None:
         print(f"mavi-bridge: nothing stored for job {args.job_id}", file=sys.stderr)
         return 1
+    found = {
+        "callback": callbacks[0].to_json() if callbacks else None,
+        "deliveries": [d.to_json() for d in deliveries],
+        "job": job.to_json() if job else None,
+    }
     print(json.dumps(found, indent=2, sort_keys=True))
     return 0
 
 
 def _purge(args: argparse.Namespace) -> int:
     seconds = parse_duration(args.older_than)
-    store = Store(_settings(args, require_secrets=False).db_url)
+    store = open_store(_settings(args, require_secrets=False).db_url)
     try:
-        store.create()
+        store.ensure_schema()
         counts = store.purge(time.time() - seconds)
     finally:
-        store.dispose()
+        store.close()
     print(
-        f"purged {counts['callbacks']} callbacks, {counts['deliveries']} deliveries and "
-        f"{counts['jobs']} jobs older than {args.older_than}"
+        f"purged {counts.callbacks} callbacks, {counts.deliveries} deliveries and "
+        f"{counts.jobs} jobs older than {args.older_than}"
     )
     return 0
 

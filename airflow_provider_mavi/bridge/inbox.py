@@ -18,7 +18,7 @@ from airflow_provider_mavi.bridge.intake import Rejection, parse_callback
 if TYPE_CHECKING:
     from starlette.types import Receive, Scope, Send
 
-    from airflow_provider_mavi.bridge.app import Runtime
+    from airflow_provider_mavi.bridge.runtime import Runtime
 
 log = logging.getLogger("airflow_provider_mavi.bridge")
 

@@ -17,6 +17,12 @@ from typing import Any
 
 from airflow_provider_mavi.emulator.settings import API_KEY_ENV, EmulatorSettings
 
+#: How to get what the emulator needs beyond the provider: PyAV, in the ``emulator`` extra.
+INSTALL_EXTRA = "pip install 'airflow-provider-mavi[emulator]'"
+#: Exit code when the ``emulator`` extra is missing (argparse uses 2 for usage errors).
+EXIT_MISSING_EXTRA = 3
+_EXTRA_MODULES = ("av",)
+
 #: Probability flags: each sets one fault's probability (see ``faults.py`` for every option).
 _FAULT_FLAGS = {
     "fault_duplicate": "duplicate_callback",
@@ -60,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--fetch-max-bytes", type=int, default=256 * 1024 * 1024, help="largest file fetched from a URL"
+    )
+    serve.add_argument(
+        "--max-upload-bytes", type=int, default=3 * 1024**3, help="largest uploaded file (default 3 GiB)"
+    )
+    serve.add_argument(
+        "--max-body-bytes", type=int, default=64 * 1024**2, help="largest other request body (default 64 MiB)"
     )
     serve.add_argument("--fetch-timeout", type=float, default=60.0, help="seconds a URL fetch may take")
     serve.add_argument(
@@ -138,6 +150,8 @@ def _settings(args: argparse.Namespace) -> EmulatorSettings:
         split_seconds=args.split_seconds,
         fetch_max_bytes=args.fetch_max_bytes,
         fetch_timeout=args.fetch_timeout,
+        max_upload_bytes=args.max_upload_bytes,
+        max_body_bytes=args.max_body_bytes,
         text_embedding_shape=args.text_embedding_shape,
         vlm_json_fence=not args.no_vlm_json_fence,
         faults=_faults(args),
@@ -145,12 +159,31 @@ def _settings(args: argparse.Namespace) -> EmulatorSettings:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``mavi-emulator``.
+    """Entry point of ``mavi-emulator``; without the ``emulator`` extra, one line that says how to install it.
 
     :param argv: arguments (default: ``sys.argv[1:]``).
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in _EXTRA_MODULES:
+            raise
+        print(
+            f"mavi-emulator: PyAV (module {exc.name!r}) is not installed; it comes with the emulator extra: "
+            f"{INSTALL_EXTRA}",
+            file=sys.stderr,
+        )
+        return EXIT_MISSING_EXTRA
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """Run the chosen command.
+
+    :param parser: the parser (for usage errors).
+    :param args: parsed arguments.
+    """
     if args.command == "sample-video":
         from airflow_provider_mavi.emulator.samples import make_sample_video
 

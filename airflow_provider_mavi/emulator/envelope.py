@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import JSONResponse
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 LIMIT_MSG = "Request has exceeded the limit."
 NO_WEBHOOK_MSG = "An async request requires at least one webhook."
@@ -23,17 +26,20 @@ def ok(code: int | str, data: Any) -> JSONResponse:
     return JSONResponse({"code": code, "msg": "success", "data": data, "success": True, "failed": False})
 
 
-def error(status: int, msg: str, *, flags: bool = False) -> JSONResponse:
+def error(
+    status: int, msg: str, *, flags: bool = False, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     """Return an error answer: HTTP status and body ``code`` match, ``data`` is null.
 
     :param status: the HTTP status.
     :param msg: the message.
-    :param flags: add ``success: false, failed: true`` (asset and download errors carry them).
+    :param flags: add ``success: false, failed: true`` (asset, download and framework errors carry them).
+    :param headers: headers to add (``Allow`` on a 405).
     """
     body: dict[str, Any] = {"code": status, "msg": msg, "data": None}
     if flags:
         body.update(success=False, failed=True)
-    return JSONResponse(body, status_code=status)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def rate_limited(style: int) -> JSONResponse:

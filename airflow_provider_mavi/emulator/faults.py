@@ -43,8 +43,35 @@ REQUEST_FAULTS: dict[str, dict[str, Any]] = {
 ALL_FAULTS: dict[str, dict[str, Any]] = {**JOB_FAULTS, **REQUEST_FAULTS}
 
 
+#: Upper bounds of numeric options: a fault must end in a test's lifetime and send a bounded number of bodies.
+MAXIMA: dict[str, float] = {"seconds": 3600.0, "copies": 100}
+
+
 class FaultConfigError(ValueError):
     """A fault configuration that cannot be used."""
+
+
+def _check_bounds(name: str, options: dict[str, Any]) -> None:
+    """Check the options' ranges and kinds beyond "a non-negative number".
+
+    :param name: the fault's name.
+    :param options: its options, defaults filled in.
+    :raises FaultConfigError: naming what is wrong.
+    """
+    for key, high in MAXIMA.items():
+        if key in options and options[key] > high:
+            raise FaultConfigError(f"fault {name!r}: {key} must be at most {high:g}")
+    if "copies" in options and (not isinstance(options["copies"], int) or options["copies"] < 1):
+        raise FaultConfigError(f"fault {name!r}: copies must be an integer of at least 1")
+    if name == "server_error" and (
+        not isinstance(options["status"], int) or not 500 <= options["status"] <= 599
+    ):
+        raise FaultConfigError("fault 'server_error': status must be an integer from 500 to 599")
+    if name == "failure_callback":
+        if not isinstance(options["code"], int):
+            raise FaultConfigError("fault 'failure_callback': code must be an integer")
+        if not isinstance(options["msg"], str):
+            raise FaultConfigError("fault 'failure_callback': msg must be a string")
 
 
 @dataclass
@@ -116,6 +143,7 @@ def parse_rule(name: str, spec: Any) -> FaultRule:
             and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0)
         ):
             raise FaultConfigError(f"fault {name!r}: {key} must be a non-negative number")
+    _check_bounds(name, options)
     if name == "rate_limit" and options["status"] not in (0, 400, 429):
         raise FaultConfigError("fault 'rate_limit': status must be 400 or 429 (0: the account's style)")
     return FaultRule(

@@ -1,4 +1,5 @@
-"""What every API request passes before its route: counting, the key, the rate limit and request faults.
+"""What every API request passes before its route: counting, the key, the rate limit, the body cap
+(``bodylimit.py``; admin requests get the cap too) and request faults.
 
 It runs at the outermost ASGI layer, where uvicorn's own ``send`` is still in hand, so a connection-reset
 fault can abort the real TCP connection (an RST, not an HTTP answer).
@@ -13,15 +14,20 @@ import socket
 import struct
 from typing import TYPE_CHECKING, Any
 
+from starlette.responses import PlainTextResponse
+
 from airflow_provider_mavi.emulator import envelope
+from airflow_provider_mavi.emulator.bodylimit import BodyTooLarge, cap_for, counting, declared_length
 
 if TYPE_CHECKING:
+    from starlette.responses import Response
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
     from airflow_provider_mavi.emulator.state import EmulatorState
 
 API_PREFIX = "/serve/api/v2"
 SIGNED_PREFIX = "/signed-upload/"
+SIGNED_ENDPOINT = "UPLOAD signed-url"
 _FIXED = {
     "POST /upload",
     "POST /upload/signed-url",
@@ -41,7 +47,7 @@ def endpoint_of(method: str, path: str) -> str | None:
     :return: ``None`` for paths outside the API (admin endpoints).
     """
     if path.startswith(SIGNED_PREFIX):
-        return "UPLOAD signed-url"
+        return SIGNED_ENDPOINT
     if not path.startswith(API_PREFIX + "/"):
         return None
     rest = path[len(API_PREFIX) :]
@@ -105,7 +111,7 @@ async def _swallow(message: Message) -> None:
 
 
 async def gate(state: EmulatorState, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
-    """Apply counting, auth, rate limit and request faults, then call the routes.
+    """Apply counting, auth, rate limit, the body cap and request faults, then call the routes.
 
     :param state: the account.
     :param app: the routes.
@@ -113,20 +119,37 @@ async def gate(state: EmulatorState, app: ASGIApp, scope: Scope, receive: Receiv
     :param receive: the ASGI receive.
     :param send: the ASGI send (uvicorn's own).
     """
-    endpoint = endpoint_of(scope["method"], scope["path"]) if scope["type"] == "http" else None
+    endpoint = endpoint_of(scope["method"], scope["path"])
+    cap = cap_for(state.settings, endpoint)
+    if endpoint is not None:
+        state.stats.count_request(endpoint)
+        state.root_url = root_url(scope)
+        if endpoint != SIGNED_ENDPOINT and not authorized(scope, state.settings.api_key):
+            await envelope.error(401, envelope.UNAUTHORIZED_MSG)(scope, receive, send)
+            return
+        if not state.limiter.allow(endpoint):
+            state.stats.count_rate_limited(endpoint)
+            await envelope.rate_limited(state.settings.rate_limit_style)(scope, receive, send)
+            return
+    length = declared_length(scope)
+    if length is not None and length > cap:
+        await too_large(endpoint, BodyTooLarge(cap))(scope, receive, send)
+        return
     if endpoint is None:
-        await app(scope, receive, send)
+        await app(scope, counting(receive, cap), send)
         return
-    state.stats.count_request(endpoint)
-    state.root_url = root_url(scope)
-    if endpoint != "UPLOAD signed-url" and not authorized(scope, state.settings.api_key):
-        await envelope.error(401, envelope.UNAUTHORIZED_MSG)(scope, receive, send)
-        return
-    if not state.limiter.allow(endpoint):
-        state.stats.count_rate_limited(endpoint)
-        await envelope.rate_limited(state.settings.rate_limit_style)(scope, receive, send)
-        return
-    await _faulty(state, endpoint, app, scope, receive, send)
+    await _faulty(state, endpoint, app, scope, counting(receive, cap), send)
+
+
+def too_large(endpoint: str | None, exc: BodyTooLarge) -> Response:
+    """Return the 413 answer: Mavi's envelope, or plain text on the signed URL (a storage host, not Mavi).
+
+    :param endpoint: the endpoint name.
+    :param exc: the refusal.
+    """
+    if endpoint == SIGNED_ENDPOINT:
+        return PlainTextResponse(exc.msg, status_code=413)
+    return envelope.error(413, exc.msg, flags=True)
 
 
 async def _faulty(

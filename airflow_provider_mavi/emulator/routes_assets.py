@@ -3,50 +3,38 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
-import shutil
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from airflow_provider_mavi.emulator import envelope, jobs
+from airflow_provider_mavi.emulator import apidoc, envelope, names
 from airflow_provider_mavi.emulator.frames import frame_members
 from airflow_provider_mavi.emulator.gate import API_PREFIX, SIGNED_PREFIX
+from airflow_provider_mavi.emulator.names import BadName
 from airflow_provider_mavi.emulator.prices import DOWNLOAD_USD_PER_BYTE
 from airflow_provider_mavi.emulator.routing import json_body, state_of
+from airflow_provider_mavi.emulator.uploads import receive_signed, store_multipart
 from airflow_provider_mavi.emulator.zipstream import iter_zip, zip_size
 
-if TYPE_CHECKING:
-    from airflow_provider_mavi.emulator.state import EmulatorState
-    from airflow_provider_mavi.emulator.store import Asset
-
+log = logging.getLogger(__name__)
 SIGNED_URL_EXPIRES_IN = 93600
-_CHUNK = 1 << 16
 
 
-def _split_name(name: str | None) -> tuple[str, str]:
-    """Split an uploaded file's name into (name without extension, lower-case extension).
+def _bad_name(field: str, exc: BadName) -> Response:
+    """Answer a refused file name: blank is ``<field> cannot be null or empty``, else Mavi's generic 400.
 
-    :param name: the client's file name.
+    :param field: ``file`` or ``original_filename``.
+    :param exc: why the name was refused (logged, not sent: Mavi's answer is generic).
     """
-    base = Path(name or "file").name or "file"
-    stem, dot, ext = base.rpartition(".")
-    return (stem, ext.lower()) if dot and stem else (base, "")
-
-
-def _new_upload(state: EmulatorState, filename: str | None) -> Asset:
-    """Register a new ``WAITING`` upload.
-
-    :param state: the account.
-    :param filename: the client's file name.
-    """
-    stem, ext = _split_name(filename)
-    return state.store.create(stem, ext)
+    log.info("upload refused: %s", exc.reason)
+    if exc.blank:
+        return envelope.error(400, f"{field} cannot be null or empty")
+    return envelope.error(400, envelope.LIMIT_MSG)
 
 
 def _attachment(filename: str) -> str:
@@ -63,44 +51,81 @@ def _attachment(filename: str) -> str:
 
 
 router = APIRouter(prefix=API_PREFIX)
+_MULTIPART = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": apidoc.obj(("file",), file={"type": "string", "format": "binary"}),
+            }
+        },
+    }
+}
+_SIGNED = apidoc.obj(
+    ("asset_id", "signed_url", "expires_in"),
+    asset_id=apidoc.STRING,
+    signed_url={"type": "string", "format": "uri"},
+    expires_in=apidoc.INTEGER,
+)
+_METADATA = apidoc.obj(("total", "resource"), total=apidoc.INTEGER, resource=apidoc.array(apidoc.ASSET_ENTRY))
+_FILE = {
+    "description": "the bytes (a zip of JPEGs for an `im_` group), with `Content-Disposition`",
+    "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+}
 
 
-@router.post("/upload")
+@router.post(
+    "/upload",
+    response_model=None,
+    openapi_extra=_MULTIPART,
+    responses={
+        200: apidoc.json_answer(apidoc.ok(apidoc.obj(("asset_id",), asset_id=apidoc.STRING))),
+        **apidoc.errors(*apidoc.API_ERRORS),
+    },
+)
 async def upload(request: Request) -> Response:
     """Multipart upload with field ``file``; answers the ``re_`` id at once, then processes in the background.
 
     :param request: the request.
     """
     state = state_of(request)
-    form = await request.form()
+    form = await request.form()  # a malformed body raises HTTPException(400): the app answers the envelope
     try:
         file = form.get("file")
         if not isinstance(file, UploadFile):
             return envelope.error(400, "file cannot be null or empty")
-        asset = _new_upload(state, file.filename)
-        assert asset.path is not None
-        with asset.path.open("wb") as out:
-            await asyncio.to_thread(shutil.copyfileobj, file.file, out, _CHUNK)
+        try:
+            name = names.parse(file.filename)
+        except BadName as exc:
+            return _bad_name("file", exc)
+        asset = await store_multipart(state, name, file)
     finally:
         await form.close()
-    asset.file_size = asset.path.stat().st_size
-    state.spawn(jobs.process_upload(state, asset))
     return envelope.ok(state.settings.success_code, {"asset_id": asset.asset_id})
 
 
-@router.post("/upload/signed-url")
+@router.post(
+    "/upload/signed-url",
+    response_model=None,
+    openapi_extra=apidoc.json_body(
+        ("original_filename",), {"original_filename": {"type": "string", "description": "with its extension"}}
+    ),
+    responses={200: apidoc.json_answer(apidoc.ok(_SIGNED)), **apidoc.errors(*apidoc.API_ERRORS)},
+)
 async def signed_url(request: Request) -> Response:
     """Reserve an asset and hand out a one-time upload URL served by this emulator.
 
     :param request: the request.
     """
     state = state_of(request)
-    name = (await json_body(request)).get("original_filename")
-    if not isinstance(name, str) or not name.strip():
-        return envelope.error(400, "original_filename cannot be null or empty")
-    if not _split_name(name)[1]:
-        return envelope.error(400, envelope.LIMIT_MSG)
-    asset = _new_upload(state, name)
+    raw = (await json_body(request)).get("original_filename")
+    try:
+        name = names.parse(raw if isinstance(raw, str) else None)
+    except BadName as exc:
+        return _bad_name("original_filename", exc)
+    if not name.extension:
+        return envelope.error(400, envelope.LIMIT_MSG)  # documented: the name must include the extension
+    asset = state.store.create(name.stem, name.extension)
     token = secrets.token_urlsafe(32)
     state.signed_uploads[token] = (asset.asset_id, time.monotonic() + SIGNED_URL_EXPIRES_IN)
     url = str(request.base_url).rstrip("/") + SIGNED_PREFIX + token
@@ -108,42 +133,11 @@ async def signed_url(request: Request) -> Response:
     return envelope.ok(state.settings.success_code, data)
 
 
-async def receive_signed(request: Request, token: str) -> Response:
-    """Store the bytes sent to a signed URL (multipart field ``file`` by POST, or the raw body by PUT).
-
-    :param request: the request.
-    :param token: the URL's token.
-    """
-    state = state_of(request)
-    asset_id, expires = state.signed_uploads.pop(token, ("", 0.0))
-    asset = state.store.get(asset_id) if expires > time.monotonic() else None
-    if asset is None or asset.path is None:
-        return Response(
-            "invalid, expired or already used signed URL", status_code=403, media_type="text/plain"
-        )
-    if request.method == "PUT":
-        with asset.path.open("wb") as out:
-            async for chunk in request.stream():
-                out.write(chunk)
-    else:
-        form = await request.form()
-        try:
-            file = form.get("file")
-            if not isinstance(file, UploadFile):
-                state.signed_uploads[token] = (asset_id, expires)  # still usable
-                return Response(
-                    "multipart field 'file' is required", status_code=400, media_type="text/plain"
-                )
-            with asset.path.open("wb") as out:
-                await asyncio.to_thread(shutil.copyfileobj, file.file, out, _CHUNK)
-        finally:
-            await form.close()
-    asset.file_size = asset.path.stat().st_size
-    state.spawn(jobs.process_upload(state, asset))
-    return Response(status_code=200)
-
-
-@router.get("/{asset_id}/metadata")
+@router.get(
+    "/{asset_id}/metadata",
+    response_model=None,
+    responses={200: apidoc.json_answer(apidoc.ok(_METADATA)), **apidoc.errors(*apidoc.API_ERRORS)},
+)
 async def metadata(asset_id: str, request: Request) -> Response:
     """Metadata of a ``re_`` upload, every frame of an ``im_`` group, or one ``imc_`` frame.
 
@@ -162,7 +156,11 @@ async def metadata(asset_id: str, request: Request) -> Response:
     return envelope.ok(state.settings.success_code, {"total": len(entries), "resource": entries})
 
 
-@router.get("/{asset_id}/download")
+@router.get(
+    "/{asset_id}/download",
+    response_model=None,
+    responses={200: _FILE, **apidoc.errors(*apidoc.API_ERRORS, 402)},
+)
 async def download(asset_id: str, request: Request) -> Response:
     """Stream an asset from disk: the original bytes, a zip of an ``im_`` group's JPEGs, or one JPEG.
 
@@ -191,7 +189,11 @@ async def download(asset_id: str, request: Request) -> Response:
     return FileResponse(asset.path, media_type=asset.content_type, filename=asset.filename)
 
 
-@router.delete("/{asset_id}")
+@router.delete(
+    "/{asset_id}",
+    response_model=None,
+    responses={200: apidoc.json_answer(apidoc.ok({"type": "null"})), **apidoc.errors(*apidoc.API_ERRORS)},
+)
 async def delete(asset_id: str, request: Request) -> Response:
     """Delete an asset and its bytes, irreversibly.
 
@@ -204,3 +206,12 @@ async def delete(asset_id: str, request: Request) -> Response:
         return envelope.error(400, envelope.NOT_FOUND_MSG, flags=True)
     await asyncio.to_thread(state.store.delete, asset)  # file I/O, not queued behind media work
     return envelope.ok(state.settings.success_code, None)
+
+
+async def signed_upload(request: Request, token: str) -> Response:
+    """Take the bytes sent to a signed URL (routed by the app for POST and PUT, see ``uploads.py``).
+
+    :param request: the request.
+    :param token: the URL's token.
+    """
+    return await receive_signed(request, token)

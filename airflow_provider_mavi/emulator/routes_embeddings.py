@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
-from airflow_provider_mavi.emulator import analysis, describe, embeddings, prices
+from airflow_provider_mavi.emulator import analysis, apidoc, describe, embeddings, prices
 from airflow_provider_mavi.emulator.gate import API_PREFIX
 from airflow_provider_mavi.emulator.routing import usable_asset
 from airflow_provider_mavi.emulator.submit import Endpoint, Prepared, answer_sync, requires
@@ -107,9 +107,31 @@ async def _text(
 
 VIDEO = Endpoint("embed_video", requires("asset_id", "model"), _video_params, _video)
 TEXT = Endpoint("embed_text", requires("input", "model"), _text_params, _text)
+_VECTOR = apidoc.array(apidoc.NUMBER)
+_VIDEO_ROUTE = apidoc.json_route(
+    VIDEO,
+    {"asset_id": apidoc.ASSET_ID, "model": {"enum": [VIDEO_MODEL]}},
+    apidoc.obj(("embedding",), embedding=_VECTOR),
+)
+_TEXT_ROUTE = apidoc.json_route(
+    TEXT,
+    {
+        "input": {**apidoc.array({"type": "string", "minLength": 1}), "minItems": 1, "maxItems": MAX_TEXTS},
+        "model": {"enum": [TEXT_MODEL]},
+        "dimensionality": {"type": "integer", "minimum": 1, "maximum": embeddings.TEXT_DIMENSION},
+    },
+    {
+        "description": "the shape follows --text-embedding-shape: array (default), plural or singular",
+        "anyOf": [
+            apidoc.array(apidoc.obj(("embedding",), embedding=_VECTOR)),
+            apidoc.obj(("embedding",), embedding={"anyOf": [_VECTOR, apidoc.array(_VECTOR)]}),
+            apidoc.obj(("embeddings",), embeddings=apidoc.array(_VECTOR)),
+        ],
+    },
+)
 
 
-@router.post("/video")
+@router.post("/video", **_VIDEO_ROUTE)
 async def embed_video(request: Request) -> Response:
     """Answer one embedding for a whole video.
 
@@ -118,7 +140,7 @@ async def embed_video(request: Request) -> Response:
     return await answer_sync(request, VIDEO)
 
 
-@router.post("/text")
+@router.post("/text", **_TEXT_ROUTE)
 async def embed_text(request: Request) -> Response:
     """Answer one embedding per input text.
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
-from airflow_provider_mavi.emulator import analysis, prices, transcripts
+from airflow_provider_mavi.emulator import analysis, apidoc, prices, transcripts
 from airflow_provider_mavi.emulator.fetch import FetchError, is_http_url, obtain
 from airflow_provider_mavi.emulator.gate import API_PREFIX
 from airflow_provider_mavi.emulator.routing import Rejected, boolean, is_blank, number, usable_asset
@@ -83,7 +83,7 @@ def _prepare(state: EmulatorState, body: dict[str, Any]) -> Prepared | None:
     :param body: the request body.
     """
     provider = body.get("provider") or "elevenlabs"
-    if provider not in PROVIDERS:
+    if not isinstance(provider, str) or provider not in PROVIDERS:  # a list or an object is no provider
         return None
     options = _options(provider, body)
     if options is None:
@@ -157,9 +157,67 @@ async def _work(
 
 
 SPEECH_TO_TEXT = Endpoint("speech_to_text", _missing, _prepare, _work)
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_ELEVENLABS = apidoc.obj(
+    ("language_code", "language_probability", "text", "words"),
+    language_code=apidoc.STRING,
+    language_probability=apidoc.NUMBER,
+    text=apidoc.STRING,
+    words=apidoc.array(
+        apidoc.obj(
+            ("text", "start", "end", "type"),
+            text=apidoc.STRING,
+            start=apidoc.NUMBER,
+            end=apidoc.NUMBER,
+            type={"enum": ["word", "spacing"]},
+            speaker_id=apidoc.STRING,
+        )
+    ),
+)
+_ASSEMBLYAI = apidoc.obj(
+    ("id", "status", "language_code", "audio_url", "audio_duration", "text", "words"),
+    id=apidoc.STRING,
+    status={"const": "completed"},
+    language_code=_NULLABLE_STRING,
+    audio_url=apidoc.STRING,
+    audio_duration=apidoc.INTEGER,
+    text=apidoc.STRING,
+    words=apidoc.array(
+        apidoc.obj(
+            ("text", "start", "end", "confidence"),
+            text=apidoc.STRING,
+            start=apidoc.INTEGER,
+            end=apidoc.INTEGER,
+            confidence=apidoc.NUMBER,
+            speaker=_NULLABLE_STRING,
+        )
+    ),
+    utterances={"type": ["array", "null"]},
+)
+_ROUTE = apidoc.json_route(
+    SPEECH_TO_TEXT,
+    {
+        "provider": {"enum": list(PROVIDERS), "default": "elevenlabs"},
+        "asset_id": apidoc.ASSET_ID,
+        "url": {"type": "string", "description": "a public http(s) URL"},
+        "source_url": {"type": "string", "description": "an http(s) URL (gs:// is refused here)"},
+        "language_code": apidoc.STRING,
+        "model_id": apidoc.STRING,
+        "diarize": apidoc.BOOLEAN,
+        "timestamps_granularity": {"enum": list(GRANULARITIES)},
+        "num_speakers": apidoc.INTEGER,
+        "speaker_labels": apidoc.BOOLEAN,
+        "audio_start_from": {"type": "number", "minimum": 0, "description": "milliseconds"},
+        "audio_end_at": {"type": "number", "minimum": 0, "description": "milliseconds"},
+    },
+    {"anyOf": [_ELEVENLABS, _ASSEMBLYAI]},
+)
+_ROUTE["openapi_extra"]["requestBody"]["content"]["application/json"]["schema"]["anyOf"] = [
+    {"required": [name]} for name in ("asset_id", "url", "source_url")
+]
 
 
-@router.post("/speech-to-text")
+@router.post("/speech-to-text", **_ROUTE)
 async def speech_to_text(request: Request) -> Response:
     """Answer a third-party-shaped transcription of measured voice activity.
 

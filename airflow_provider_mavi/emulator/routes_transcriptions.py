@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
-from airflow_provider_mavi.emulator import analysis, describe, facts, frames, prices, transcripts
+from airflow_provider_mavi.emulator import analysis, apidoc, describe, facts, frames, prices, transcripts
 from airflow_provider_mavi.emulator.gate import API_PREFIX
 from airflow_provider_mavi.emulator.routing import boolean, usable_asset
 from airflow_provider_mavi.emulator.submit import Endpoint, Prepared, answer_sync, requires, submit_async
@@ -32,6 +32,16 @@ DIARIZATION_MODEL = "pyannote"
 SUMMARY_MODEL = "gemini-2.5-flash"
 
 router = APIRouter(prefix=API_PREFIX + "/transcriptions")
+_ASSET = {"asset_id": apidoc.ASSET_ID}
+_AUDIO = {**_ASSET, "model": {"type": "string", "default": "whisper-1"}, "speaker": apidoc.BOOLEAN}
+_SEGMENT = apidoc.obj(
+    ("text", "start_time", "end_time"),
+    text=apidoc.STRING,
+    start_time=apidoc.NUMBER,
+    end_time=apidoc.NUMBER,
+    speaker=apidoc.STRING,
+)
+_TURN = apidoc.obj(("start", "end", "speaker"), start=apidoc.NUMBER, end=apidoc.NUMBER, speaker=apidoc.STRING)
 
 
 def _video_params(state: EmulatorState, body: dict[str, Any]) -> Prepared | None:
@@ -245,7 +255,10 @@ MULTI_SPEAKER = Endpoint(
 SUMMARY = Endpoint("summarize", requires("asset_id"), _media_only(0.0), _summary)
 
 
-@router.post("/async-generate-video")
+@router.post(
+    "/async-generate-video",
+    **apidoc.task_route(ASYNC_VIDEO, {**_ASSET, "model": {"enum": list(VIDEO_MODELS)}}),
+)
 async def generate_video(request: Request) -> Response:
     """Start a visual description; the result comes to the webhook.
 
@@ -254,7 +267,7 @@ async def generate_video(request: Request) -> Response:
     return await submit_async(request, ASYNC_VIDEO)
 
 
-@router.post("/async-generate-audio")
+@router.post("/async-generate-audio", **apidoc.task_route(ASYNC_AUDIO, _AUDIO))
 async def generate_audio(request: Request) -> Response:
     """Start a Whisper-shaped transcription of measured voice activity; the result comes to the webhook.
 
@@ -263,7 +276,12 @@ async def generate_audio(request: Request) -> Response:
     return await submit_async(request, ASYNC_AUDIO)
 
 
-@router.post("/sync-generate-audio")
+@router.post(
+    "/sync-generate-audio",
+    **apidoc.json_route(
+        SYNC_AUDIO, _AUDIO, apidoc.obj(("model", "items"), model=apidoc.STRING, items=apidoc.array(_SEGMENT))
+    ),
+)
 async def generate_audio_sync(request: Request) -> Response:
     """Answer a Whisper-shaped transcription of measured voice activity.
 
@@ -272,7 +290,7 @@ async def generate_audio_sync(request: Request) -> Response:
     return await answer_sync(request, SYNC_AUDIO)
 
 
-@router.post("/async-generate-speaker")
+@router.post("/async-generate-speaker", **apidoc.task_route(ASYNC_SPEAKER, _ASSET))
 async def generate_speaker(request: Request) -> Response:
     """Start a pyannote-shaped diarization; the result comes to the webhook.
 
@@ -281,7 +299,12 @@ async def generate_speaker(request: Request) -> Response:
     return await submit_async(request, ASYNC_SPEAKER)
 
 
-@router.post("/sync-generate-speaker")
+@router.post(
+    "/sync-generate-speaker",
+    **apidoc.json_route(
+        SYNC_SPEAKER, _ASSET, apidoc.obj(("model", "items"), model=apidoc.STRING, items=apidoc.array(_TURN))
+    ),
+)
 async def generate_speaker_sync(request: Request) -> Response:
     """Answer a pyannote-shaped diarization.
 
@@ -290,7 +313,7 @@ async def generate_speaker_sync(request: Request) -> Response:
     return await answer_sync(request, SYNC_SPEAKER)
 
 
-@router.post("/async-generate-multi-speaker")
+@router.post("/async-generate-multi-speaker", **apidoc.task_route(MULTI_SPEAKER, _ASSET))
 async def generate_multi_speaker(request: Request) -> Response:
     """Start speaker recognition (no faces: the emulator detects none); the result comes to the webhook.
 
@@ -299,7 +322,7 @@ async def generate_multi_speaker(request: Request) -> Response:
     return await submit_async(request, MULTI_SPEAKER)
 
 
-@router.post("/async-summary")
+@router.post("/async-summary", **apidoc.task_route(SUMMARY, _ASSET))
 async def summary(request: Request) -> Response:
     """Start a summary built from measurements; the result comes to the webhook.
 

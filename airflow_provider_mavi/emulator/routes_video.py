@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 
-from airflow_provider_mavi.emulator import analysis, editing, frames, media, prices
+from airflow_provider_mavi.emulator import analysis, apidoc, editing, frames, media, prices
 from airflow_provider_mavi.emulator.gate import API_PREFIX
 from airflow_provider_mavi.emulator.routing import number, usable_asset
 from airflow_provider_mavi.emulator.submit import Endpoint, Prepared, requires, submit_async
@@ -200,7 +200,7 @@ SPLIT = Endpoint("split_video", requires("asset_id"), _split_params, _split)
 EDIT = Endpoint("edit_video", requires("asset_ids", "orientation", "user_prompt"), _edit_params, _edit)
 
 
-@router.post("/extract-frames")
+@router.post("/extract-frames", **apidoc.task_route(EXTRACT_FRAMES, {"asset_id": apidoc.ASSET_ID}))
 async def extract_frames(request: Request) -> Response:
     """Start frame extraction; the result comes to the webhook.
 
@@ -209,7 +209,7 @@ async def extract_frames(request: Request) -> Response:
     return await submit_async(request, EXTRACT_FRAMES)
 
 
-@router.post("/clip")
+@router.post("/clip", **apidoc.task_route(CLIP, {"asset_id": apidoc.ASSET_ID}))
 async def clip(request: Request) -> Response:
     """Start scene detection; the result comes to the webhook.
 
@@ -218,7 +218,16 @@ async def clip(request: Request) -> Response:
     return await submit_async(request, CLIP)
 
 
-@router.post("/split")
+@router.post(
+    "/split",
+    **apidoc.task_route(
+        SPLIT,
+        {
+            "asset_id": apidoc.ASSET_ID,
+            "segment_seconds": {"type": "number", "description": "UNVERIFIED field; at least 1"},
+        },
+    ),
+)
 async def split(request: Request) -> Response:
     """Start a split into segment assets; the result comes to the webhook.
 
@@ -227,7 +236,17 @@ async def split(request: Request) -> Response:
     return await submit_async(request, SPLIT)
 
 
-@router.post("/edit")
+@router.post(
+    "/edit",
+    **apidoc.task_route(
+        EDIT,
+        {
+            "asset_ids": {**apidoc.array(apidoc.ASSET_ID), "maxItems": MAX_EDIT_INPUTS},
+            "orientation": {"enum": list(ORIENTATIONS)},
+            "user_prompt": {"type": "string", "maxLength": MAX_PROMPT},
+        },
+    ),
+)
 async def edit(request: Request) -> Response:
     """Start an edit (a concatenation in the requested orientation); the result comes to the webhook.
 

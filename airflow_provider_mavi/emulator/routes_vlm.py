@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse
 
-from airflow_provider_mavi.emulator import describe, envelope, facts, jobs, prices, scenes, speech, vlm
+from airflow_provider_mavi.emulator import (
+    apidoc,
+    describe,
+    envelope,
+    facts,
+    jobs,
+    prices,
+    scenes,
+    speech,
+    vlm,
+)
 from airflow_provider_mavi.emulator.audio import NoAudioTrack
 from airflow_provider_mavi.emulator.fetch import FetchError, obtain
 from airflow_provider_mavi.emulator.gate import API_PREFIX
@@ -93,7 +103,101 @@ async def _answer(state: EmulatorState, body: Any, ids: tuple[str, int]) -> dict
     return vlm.completed(request, text, cut, tokens, ids)
 
 
-@router.post("/chat/completions")
+_USAGE = apidoc.obj(
+    ("input_tokens", "output_tokens", "total_tokens"),
+    input_tokens=apidoc.INTEGER,
+    output_tokens=apidoc.INTEGER,
+    total_tokens=apidoc.INTEGER,
+)
+_COMPLETION = apidoc.obj(
+    ("id", "object", "model", "created_at", "status", "choices"),
+    id=apidoc.STRING,
+    object={"const": "completion"},
+    model=apidoc.STRING,
+    created_at=apidoc.INTEGER,
+    status={"const": "completed"},
+    choices=apidoc.array(apidoc.obj(("text", "index"), text=apidoc.STRING, index=apidoc.INTEGER)),
+    usage=_USAGE,
+    meta=apidoc.obj(("provider", "provider_model"), provider=apidoc.STRING, provider_model=apidoc.STRING),
+)
+_NOVA = apidoc.obj(
+    ("id", "object", "created", "model", "choices", "usage"),
+    id=apidoc.STRING,
+    object={"const": "chat.completion"},
+    created=apidoc.INTEGER,
+    model=apidoc.STRING,
+    choices=apidoc.array(
+        apidoc.obj(
+            ("index", "message", "finish_reason"),
+            index=apidoc.INTEGER,
+            message=apidoc.obj(("role", "content"), role=apidoc.STRING, content=apidoc.STRING),
+            finish_reason={"enum": ["stop", "length", "tool_calls"]},
+        )
+    ),
+    usage=apidoc.obj(
+        ("prompt_tokens", "output_token", "total_tokens"),
+        prompt_tokens=apidoc.INTEGER,
+        output_token=apidoc.INTEGER,
+        total_tokens=apidoc.INTEGER,
+    ),
+)
+_ERRORED = apidoc.obj(
+    ("id", "object", "model", "created_at", "status", "error", "choices"),
+    id=apidoc.STRING,
+    object={"const": "completion"},
+    model={"type": ["string", "null"]},
+    created_at=apidoc.INTEGER,
+    status={"const": "errored"},
+    error=apidoc.obj(("code", "message"), code=apidoc.INTEGER, message=apidoc.STRING),
+    choices={"type": "array", "maxItems": 0},
+)
+_CONTENT_ITEM = apidoc.obj(
+    ("type",),
+    type={"enum": ["text", "input_file", "video_url"]},
+    text=apidoc.STRING,
+    file_uri=apidoc.STRING,
+    mime_type=apidoc.STRING,
+    video_url={"anyOf": [apidoc.STRING, apidoc.obj(("url",), url=apidoc.STRING)]},
+)
+_MESSAGE = apidoc.obj(
+    ("role", "content"),
+    role={"enum": ["system", "user", "assistant"]},
+    content={"anyOf": [apidoc.STRING, apidoc.array(_CONTENT_ITEM)]},
+)
+_ROUTE: dict[str, Any] = {
+    "response_model": None,
+    "description": "Sync, not in Mavi's envelope: a completion in the provider's shape, or HTTP 200 with "
+    '`status: "errored"` for a request it cannot answer. The gate\'s refusals (401, rate limit, 413) are '
+    "Mavi envelopes.",
+    "openapi_extra": apidoc.json_body(
+        ("model", "messages"),
+        {
+            "model": {
+                "type": "string",
+                "description": "`<provider>:<model>`, e.g. `gemini:gemini-2.5-flash`",
+            },
+            "messages": apidoc.array(_MESSAGE),
+            "temperature": {"type": "number", "minimum": 0, "maximum": 2},
+            "max_tokens": {"type": "integer", "minimum": 1},
+            "top_p": {"type": "number", "minimum": 0, "maximum": 1},
+            "frequency_penalty": {"type": "number", "minimum": -2, "maximum": 2},
+            "presence_penalty": {"type": "number", "minimum": -2, "maximum": 2},
+            "n": {"type": "integer", "minimum": 1},
+            "stream": apidoc.BOOLEAN,
+            "stop": {"anyOf": [apidoc.STRING, apidoc.array(apidoc.STRING), {"type": "null"}]},
+            "extra_body": {"type": "object"},
+        },
+    ),
+    "responses": {
+        200: apidoc.json_answer(
+            {"anyOf": [_COMPLETION, _NOVA, _ERRORED]}, "a completion, or an errored answer"
+        ),
+        **apidoc.errors(*apidoc.API_ERRORS),
+    },
+}
+
+
+@router.post("/chat/completions", **_ROUTE)
 async def chat_completions(request: Request) -> Response:
     """Answer a VLM chat request, or an errored answer (HTTP 200).
 

@@ -39,6 +39,9 @@ class EmulatorSettings:
         (``data.embedding`` for one input, ``data.embeddings`` for several) or ``singular`` (oldest:
         ``data.embedding``; a list of vectors for several inputs).
     :param vlm_json_fence: wrap Gemini's JSON answers in a Markdown ``json`` fence, as Gemini does.
+    :param max_upload_bytes: the largest uploaded file (``/upload``, signed URL); larger gets 413. Mavi
+        documents no limit for v2; the default is v1's documented 3 GB.
+    :param max_body_bytes: the largest body of any other request (JSON); larger gets 413.
     :param faults: initial fault configuration (see :mod:`airflow_provider_mavi.emulator.faults`).
     """
 
@@ -63,6 +66,8 @@ class EmulatorSettings:
     fetch_timeout: float = 60.0
     text_embedding_shape: Literal["array", "plural", "singular"] = "array"
     vlm_json_fence: bool = True
+    max_upload_bytes: int = 3 * 1024**3
+    max_body_bytes: int = 64 * 1024**2
     faults: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -79,6 +84,8 @@ class EmulatorSettings:
             raise ValueError("split_seconds must be at least 1; fetch_max_bytes and fetch_timeout positive")
         if self.text_embedding_shape not in ("array", "plural", "singular"):
             raise ValueError("text_embedding_shape must be 'array', 'plural' or 'singular'")
+        if self.max_upload_bytes < 1 or self.max_body_bytes < 1:
+            raise ValueError("max_upload_bytes and max_body_bytes must be positive")
         if self.callback_attempts < 1 or self.workers < 1:
             raise ValueError("callback_attempts and workers must be at least 1")
         FaultInjector().configure(self.faults)  # raises FaultConfigError (a ValueError) naming the problem

@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_mavi.emulator.names import disk_suffix
+
 if TYPE_CHECKING:
     import random
     from pathlib import Path
@@ -118,7 +120,7 @@ class AssetStore:
         :param fields: more :class:`Asset` fields (``upload_status``, ``duration``, ...).
         """
         asset_id = f"re_{self.new_digits()}"
-        path = self.uploads / (f"{asset_id}.{extension}" if extension else asset_id)
+        path = self.uploads / (asset_id + disk_suffix(extension))
         return self.add(
             Asset(
                 asset_id=asset_id,

@@ -70,12 +70,31 @@ class Endpoint:
     work: Callable[[EmulatorState, dict[str, Any], list[Asset], dict[str, Any]], Awaitable[Any]]
 
 
-def requires(*names: str) -> Callable[[dict[str, Any]], str | None]:
+@dataclass(frozen=True)
+class Required:
+    """A step-1 check: fields that must not be null or empty, checked in this order.
+
+    The served OpenAPI document lists the same fields as required (``apidoc.required_of``).
+
+    :param names: the fields.
+    """
+
+    names: tuple[str, ...]
+
+    def __call__(self, body: dict[str, Any]) -> str | None:
+        """Return the message for the first missing field, else ``None``.
+
+        :param body: the request body.
+        """
+        return first_missing(body, self.names)
+
+
+def requires(*names: str) -> Required:
     """Return a step-1 check for fields that must not be null or empty, checked in this order.
 
     :param names: the fields.
     """
-    return lambda body: first_missing(body, names)
+    return Required(names)
 
 
 async def _checked(request: Request, endpoint: Endpoint, *, webhook: bool) -> tuple[EmulatorState, Prepared]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
+import sqlalchemy as sa
 
-from airflow_provider_mavi.bridge.store import Store
+from airflow_provider_mavi.bridge.store import CallbackStore, open_store
+from airflow_provider_mavi.bridge.store.schema import metadata
 from airflow_provider_mavi.bridge.testing import BridgeServer, PostgresServer, ServerStartError
 
 
@@ -42,11 +44,30 @@ def bridge(db_url: str) -> Iterator[BridgeServer]:
 
 
 @pytest.fixture
-def store(bridge: BridgeServer) -> Iterator[Store]:
-    """Direct access to the running bridge's store, to check what is (not) stored."""
-    s = Store(bridge.db_url)
+def store(bridge: BridgeServer) -> Iterator[CallbackStore]:
+    """The running bridge's store, opened beside it, to check what is (not) stored."""
+    s = open_store(bridge.db_url)
     yield s
-    s.dispose()
+    s.close()
+
+
+@pytest.fixture
+def table_rows(bridge: BridgeServer) -> Iterator[Callable[[], dict[str, int]]]:
+    """
+    Count the rows of every bridge table, straight from the database: the proof that a refusal stored
+    nothing (the store protocol has no count: the service never needs one).
+    """
+    engine = sa.create_engine(bridge.db_url)
+
+    def count() -> dict[str, int]:
+        with engine.connect() as conn:
+            return {
+                table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+                for table in metadata.sorted_tables
+            }
+
+    yield count
+    engine.dispose()
 
 
 @pytest.fixture

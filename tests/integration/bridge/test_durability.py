@@ -9,7 +9,7 @@ import uuid
 import httpx
 import pytest
 
-from airflow_provider_mavi.bridge.store import Store
+from airflow_provider_mavi.bridge.store import open_store
 from airflow_provider_mavi.bridge.testing import BridgeServer
 
 pytestmark = pytest.mark.slow
@@ -80,15 +80,15 @@ def test_sigkill_during_burst_loses_no_acknowledged_callback(db_url: str) -> Non
         )
         assert failures > 0  # the kills did interrupt the burst
         server.restart()
-        store = Store(server.db_url)
+        store = open_store(server.db_url)
         try:
-            records = {r["job_id"]: r for r in store.get_callbacks(sorted(acked))}
+            records = {r.job_id: r for r in store.get_callbacks(sorted(acked))}
         finally:
-            store.dispose()
+            store.close()
         assert set(records) == acked
         for job, record in records.items():
-            assert record["payload"] == json.loads(body_for(job))
-            assert record["deliveries"] >= 1
+            assert json.loads(record.payload) == json.loads(body_for(job))
+            assert record.deliveries >= 1
         # and the API serves them after the restarts
         answer = httpx.post(
             f"{server.url}/v1/callbacks/wait",

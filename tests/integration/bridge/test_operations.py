@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from airflow_provider_mavi.bridge.store import Store
+from airflow_provider_mavi.bridge.store import open_store
 from airflow_provider_mavi.bridge.testing import BridgeServer, PostgresServer, free_port
 
 
@@ -60,9 +60,9 @@ def test_allow_list_refuses_other_sources(tmp_path) -> None:
         assert answer.status_code == 403
         assert answer.json() == {"detail": "source address not allowed"}
         assert "callback refused (403, network) from 127.0.0.1" in bridge.output()
-        store = Store(db)
-        assert store.get_callback("j-net") is None
-        store.dispose()
+        store = open_store(db)
+        assert store.get_callbacks(["j-net"]) == []
+        store.close()
         # the read API is not subject to the allow-list (it has the token)
         assert httpx.get(f"{bridge.url}/v1/callbacks/j-net", headers=bridge.headers).status_code == 404
     with BridgeServer(db_url=db, allowed_networks=["127.0.0.0/8"]) as bridge:

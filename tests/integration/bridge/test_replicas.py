@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from airflow_provider_mavi.bridge.store import Store
+from airflow_provider_mavi.bridge.store import open_store
 from airflow_provider_mavi.bridge.testing import BridgeServer, PostgresServer
 
 pytestmark = pytest.mark.postgres
@@ -75,13 +75,12 @@ def test_same_callback_on_both_replicas_is_one_record(replicas) -> None:
     for t in threads:
         t.join(60)
     assert answers == [200] * 20
-    store = Store(a.db_url)
+    store = open_store(a.db_url)
     try:
-        assert store.get_callback(job_id)["deliveries"] == 20
-        assert len(store.get_deliveries(job_id)) == 1
-        assert store.get_deliveries(job_id)[0]["count"] == 20
+        assert [r.deliveries for r in store.get_callbacks([job_id])] == [20]
+        assert [d.count for d in store.get_deliveries(job_id)] == [20]
     finally:
-        store.dispose()
+        store.close()
     for server in (a, b):
         record = httpx.get(f"{server.url}/v1/callbacks/{job_id}", headers=server.headers).json()
         assert record["deliveries"] == 20

@@ -175,3 +175,23 @@ def test_pytest_plugin_in_a_user_project(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
+
+
+def test_without_the_emulator_extra_the_cli_says_what_to_install(tmp_path):
+    """Without the extra there is no PyAV: one clear line and exit code 3, no traceback."""
+    blocked = (
+        "import sys; sys.modules['av'] = None; "  # what Python does for a module that is not installed
+        "from airflow_provider_mavi.emulator.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    for args in (["serve", "--api-key", "sk-x", "--port", "0"], ["sample-video", str(tmp_path / "v.mp4")]):
+        done = subprocess.run(
+            [sys.executable, "-c", blocked, *args], capture_output=True, text=True, timeout=120, check=False
+        )
+        assert done.returncode == 3, done.stderr
+        assert done.stderr.strip().splitlines() == [
+            "mavi-emulator: PyAV (module 'av') is not installed; it comes with the emulator extra: "
+            "pip install 'airflow-provider-mavi[emulator]'"
+        ]
+        assert done.stdout == ""
+        assert "sk-x" not in done.stderr
+    assert not (tmp_path / "v.mp4").exists()

@@ -83,7 +83,9 @@ def test_async_twin_goes_through_the_limit_without_blocking_the_loop(limited):
     times = [s.at for s in limited.seen()]
     assert len(times) == 10
     assert busiest_window(times) <= 4, sorted(round(t - min(times), 3) for t in times)
-    assert worst < 0.5  # the loop kept ticking while ten calls waited about two seconds for permits
+    # The loop kept ticking while ten calls waited about two and a half seconds for their permits: a limiter
+    # that slept on the loop would stall it for the longest wait. 1 s leaves room for a loaded machine.
+    assert worst < 1.0
 
 
 def test_sync_and_async_share_one_budget(limited):

@@ -30,6 +30,9 @@ def notify_payloads(job_ids: Sequence[str]) -> list[str]:
 
     :param job_ids: the ids just written.
     """
+    whole = json.dumps(list(job_ids))
+    if len(whole) <= MAX_PAYLOAD:  # the usual batch: one notification
+        return [whole]
     payloads: list[str] = []
     chunk: list[str] = []
     size = 2

@@ -1,0 +1,235 @@
+"""
+What the SQLite and PostgreSQL stores share: reads, jobs and purge in SQLAlchemy Core (their cost is not on
+the hot path, and Core writes each dialect's SQL and parameter style). Each backend adds its engines, its
+schema lock and the hand-written batch write (``sqlite.py``, ``postgres.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from airflow_provider_mavi.bridge.store.records import (
+    JOB_ABANDONED,
+    JOB_DELIVERED,
+    JOB_WAITING,
+    JobSubmission,
+    PurgeCounts,
+    StoredCallback,
+    StoredDelivery,
+    StoredJob,
+)
+from airflow_provider_mavi.bridge.store.schema import (
+    callbacks_table,
+    deliveries_table,
+    ensure_schema,
+    jobs_table,
+    schema_table,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Sequence
+
+    from sqlalchemy.engine import Connection, Engine
+
+    from airflow_provider_mavi.bridge.store.protocol import StoreWatch
+
+IN_CHUNK = 500
+
+_J, _C, _D = jobs_table, callbacks_table, deliveries_table
+_JOB_SELECT = sa.select(_J, _C.c.seq.label("delivered")).select_from(
+    _J.outerjoin(_C, _C.c.job_id == _J.c.job_id)
+)  # ``delivered`` derived from the callbacks table at read time: no race with the writer
+
+
+def _callback(row: Any) -> StoredCallback:
+    return StoredCallback(row.job_id, row.seq, row.received_at, row.deliveries, row.payload)
+
+
+_JOB_FIELDS = [f.name for f in dataclasses.fields(StoredJob) if f.name != "state"]
+
+
+def _job(row: Any) -> StoredJob:
+    """A jobs row as a record: every field of ``StoredJob`` from its column, ``state`` derived."""
+    state = JOB_DELIVERED if row.state == JOB_WAITING and row.delivered is not None else row.state
+    return StoredJob(**{name: row._mapping[name] for name in _JOB_FIELDS}, state=state)
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), IN_CHUNK):
+        yield items[start : start + IN_CHUNK]
+
+
+class SqlStore:
+    """
+    The shared part of a SQLAlchemy-backed :class:`~airflow_provider_mavi.bridge.store.CallbackStore`.
+
+    :param write_engine: the engine of writes (small pool; SQLite: one writer at a time).
+    :param read_engine: the engine of reads (larger pool, for the app's read threads).
+    """
+
+    backend = "sql"
+    #: how old a callback must be before the list shows it (see ``PostgresStore``)
+    list_settle_seconds = 0.0
+
+    def __init__(self, write_engine: Engine, read_engine: Engine) -> None:
+        self.write_engine = write_engine
+        self.read_engine = read_engine
+
+    def _insert(self, table: sa.Table) -> Any:
+        """The dialect's ``INSERT`` with ``on_conflict_do_update``."""
+        raise NotImplementedError
+
+    def _schema_preflight(self, conn: Connection) -> None:
+        """First step of :meth:`ensure_schema`'s transaction: lock out other processes, check the backend."""
+
+    def ensure_schema(self) -> None:
+        """Create or migrate the tables (see ``schema.ensure_schema``), under the backend's lock."""
+        with self.write_engine.begin() as conn:
+            self._schema_preflight(conn)
+            ensure_schema(conn)
+
+    def ping(self) -> None:
+        """Run a trivial query; raises when the store is unreachable."""
+        with self.read_engine.connect() as conn:
+            conn.execute(sa.select(sa.func.count()).select_from(schema_table)).scalar()
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self.write_engine.dispose()
+        self.read_engine.dispose()
+
+    def watch(self, on_ids: Callable[[list[str]], None]) -> StoreWatch | None:
+        """
+        No push between processes by default: the app's store poll finds what others stored.
+
+        :param on_ids: unused.
+        """
+        return None
+
+    # -- reads -------------------------------------------------------------------------------------------
+
+    def get_callbacks(self, job_ids: Sequence[str]) -> list[StoredCallback]:
+        """
+        Return the records present among ``job_ids``, in arrival order.
+
+        :param job_ids: Mavi's job ids.
+        """
+        rows: list[Any] = []
+        with self.read_engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(job_ids))):
+                rows.extend(conn.execute(sa.select(_C).where(_C.c.job_id.in_(chunk))).all())
+        rows.sort(key=lambda r: r.seq)
+        return [_callback(r) for r in rows]
+
+    def present(self, job_ids: Sequence[str]) -> set[str]:
+        """
+        Return which of ``job_ids`` have a stored callback.
+
+        :param job_ids: Mavi's job ids.
+        """
+        found: set[str] = set()
+        with self.read_engine.connect() as conn:
+            for chunk in _chunks(list(job_ids)):
+                found.update(conn.execute(sa.select(_C.c.job_id).where(_C.c.job_id.in_(chunk))).scalars())
+        return found
+
+    def list_callbacks(self, after: int, limit: int) -> tuple[list[StoredCallback], int]:
+        """
+        Return up to ``limit`` records after cursor ``after`` in arrival order, and the next cursor.
+
+        :param after: the cursor of the last record already seen (0 for the start).
+        :param limit: the most records to return.
+        """
+        query = sa.select(_C).where(_C.c.seq > after).order_by(_C.c.seq).limit(limit)
+        if self.list_settle_seconds:
+            query = query.where(_C.c.received_at <= time.time() - self.list_settle_seconds)
+        with self.read_engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [_callback(r) for r in rows], (rows[-1].seq if rows else after)
+
+    def get_deliveries(self, job_id: str) -> list[StoredDelivery]:
+        """
+        Return every distinct body stored for a job, first first.
+
+        :param job_id: Mavi's job id.
+        """
+        query = sa.select(_D).where(_D.c.job_id == job_id).order_by(_D.c.id)
+        with self.read_engine.connect() as conn:
+            rows = conn.execute(query).all()
+        return [
+            StoredDelivery(
+                r.body_sha256, r.received_at, r.last_received_at, r._mapping["count"], r.terminal, r.payload
+            )
+            for r in rows
+        ]
+
+    # -- jobs --------------------------------------------------------------------------------------------
+
+    def put_job(self, job: JobSubmission) -> StoredJob:
+        """
+        Record a submitted job; a repeat updates every field of ``job`` and keeps the first time.
+
+        :param job: the job and what the operator knows of it.
+        """
+        now = time.time()
+        fields = dataclasses.asdict(job)
+        changed = {name: value for name, value in fields.items() if name != "job_id"}
+        stmt = self._insert(_J).values(**fields, state=JOB_WAITING, submitted_at=now, updated_at=now)
+        stmt = stmt.on_conflict_do_update(index_elements=[_J.c.job_id], set_={**changed, "updated_at": now})
+        with self.write_engine.begin() as conn:
+            conn.execute(stmt)
+            row = conn.execute(_JOB_SELECT.where(_J.c.job_id == job.job_id)).one()
+        return _job(row)
+
+    def get_job(self, job_id: str) -> StoredJob | None:
+        """
+        Return a recorded job, or ``None``.
+
+        :param job_id: Mavi's job id.
+        """
+        with self.read_engine.connect() as conn:
+            row = conn.execute(_JOB_SELECT.where(_J.c.job_id == job_id)).first()
+        return _job(row) if row else None
+
+    def find_jobs(self, key: str, limit: int = 100) -> list[StoredJob]:
+        """
+        Return the jobs recorded under ``key``, newest first.
+
+        :param key: the caller's idempotency key.
+        :param limit: the most jobs to return.
+        """
+        query = _JOB_SELECT.where(_J.c.key == key).order_by(_J.c.submitted_at.desc()).limit(limit)
+        with self.read_engine.connect() as conn:
+            return [_job(r) for r in conn.execute(query).all()]
+
+    def abandon_job(self, job_id: str) -> StoredJob | None:
+        """
+        Mark a job as no longer waited for; ``None`` when the job is unknown.
+
+        :param job_id: Mavi's job id.
+        """
+        with self.write_engine.begin() as conn:
+            conn.execute(
+                _J.update().where(_J.c.job_id == job_id).values(state=JOB_ABANDONED, updated_at=time.time())
+            )
+            row = conn.execute(_JOB_SELECT.where(_J.c.job_id == job_id)).first()
+        return _job(row) if row else None
+
+    # -- retention ---------------------------------------------------------------------------------------
+
+    def purge(self, older_than: float) -> PurgeCounts:
+        """
+        Delete callbacks, deliveries and jobs last touched before ``older_than``; return how many of each.
+
+        :param older_than: epoch seconds.
+        """
+        with self.write_engine.begin() as conn:
+            old_jobs = sa.select(_C.c.job_id).where(_C.c.updated_at < older_than)
+            n_d = conn.execute(_D.delete().where(_D.c.job_id.in_(old_jobs))).rowcount
+            n_c = conn.execute(_C.delete().where(_C.c.updated_at < older_than)).rowcount
+            n_j = conn.execute(_J.delete().where(_J.c.updated_at < older_than)).rowcount
+        return PurgeCounts(callbacks=n_c, deliveries=n_d, jobs=n_j)
