@@ -31,7 +31,15 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.operators.mavi"]}
         ],
-        "triggers": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.triggers.mavi"]}],
+        "triggers": [
+            {
+                "integration-name": "Mavi",
+                "python-modules": [
+                    "airflow_provider_mavi.triggers.mavi",
+                    "airflow_provider_mavi.triggers.events",
+                ],
+            }
+        ],
         "sensors": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.sensors.mavi"]}],
         "extra-links": [
             "airflow_provider_mavi.operators.links.MaviBridgeJobLink",

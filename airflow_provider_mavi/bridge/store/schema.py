@@ -9,6 +9,9 @@ Tables (prefix ``mavi_bridge_``):
 - ``callbacks``: one row per job, in arrival order (``seq`` is the list cursor): the body readers get (the
   first terminal delivery), and the count of every accepted POST for the job.
 - ``jobs``: jobs the operators recorded (``PUT /v1/jobs/{job_id}``), with their state.
+- ``consumers``: named readers of the arrival-ordered list and the cursor each has processed (event triggers,
+  ``/v1/consumers/{name}``). Added without a version bump: a new table needs no migration, and an older
+  bridge neither reads nor writes it.
 
 A schema change: edit the table below, bump :data:`SCHEMA_VERSION` to ``N`` and add ``MIGRATIONS[N]``, a
 function that brings a version ``N - 1`` database to ``N`` (``ALTER TABLE ... ADD COLUMN``, a backfill). A
@@ -80,6 +83,19 @@ jobs_table = sa.Table(
     sa.Column("key", sa.String(1000), nullable=True, index=True),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("submitted_at", sa.Float, nullable=False, index=True),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+
+#: Longest consumer name (letters, digits and ``._~-``).
+CONSUMER_NAME_MAX = 200
+
+consumers_table = sa.Table(
+    "mavi_bridge_consumers",
+    metadata,
+    sa.Column("name", sa.String(CONSUMER_NAME_MAX), primary_key=True),
+    sa.Column("cursor", _ID, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("updated_at", sa.Float, nullable=False),
 )
 
