@@ -1,5 +1,5 @@
-"""The arrival-ordered list as event triggers use it: ``wait`` (long-poll), per-record ``cursor``, ``kind`` and
-``terminal``, and named consumers; against a real bridge on SQLite and on PostgreSQL."""
+"""The arrival-ordered list as event triggers use it: ``wait`` (long-poll), per-record ``cursor``, ``kind``
+and ``terminal``, and named consumers; against a real bridge on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ def test_the_list_and_consumers_need_the_token(bridge: BridgeServer) -> None:
         assert time.monotonic() - started < 2  # refused before any wait
 
 
-# -- consumers ------------------------------------------------------------------------------------------------
+# -- consumers ----------------------------------------------------------------------------------------------
 
 
 def consumer(bridge: BridgeServer, method: str, name: str, body: object = None) -> httpx.Response:
@@ -178,7 +178,7 @@ def test_concurrent_commits_keep_the_furthest(bridge: BridgeServer) -> None:
         ("PUT", "c1", {"cursor": -1}, "cursor"),
         ("PUT", "c1", {"cursor": "-1"}, "cursor"),
         ("PUT", "c1", {"cursor": "1e3"}, "cursor"),
-        ("PUT", "c1", {"cursor": "１２"}, "cursor"),  # full-width digits
+        ("PUT", "c1", {"cursor": "\uff11\uff12"}, "cursor"),  # full-width digits: isdigit(), not ASCII
         ("PUT", "c1", {"cursor": str(2**63)}, "cursor"),
         ("PUT", "c1", {}, "cursor"),
         ("GET", ".hidden", None, "consumer name"),

@@ -121,7 +121,8 @@ async def test_run_fires_matching_callbacks_once_each_with_kind_status_and_resul
     }
     assert first["deliveries"] in (1, 2)  # as counted when it was read; the repeat fired nothing
     assert (second["job_id"], second["kind"], second["kind_from"]) == (jobs[1], "transcribe_video", "bridge")
-    assert second["result"]["segments_count"] == 2 and second["result"]["model"] == "gemini-2.5-flash-lite"
+    assert second["result"]["segments_count"] == 2
+    assert second["result"]["model"] == "gemini-2.5-flash-lite"
     assert CallbackEvent.from_json(second).cursor == second["cursor"]
     # every record handled, fired or not, more than persist_grace ago: the consumer is past all of them
     assert position(bridge, name) >= int(second["cursor"])
@@ -281,7 +282,8 @@ async def test_ack_mode_a_crash_before_persistence_refires_and_two_triggers_shar
     again = Runner(manager, trigger(name, status="failed"), 3)
     refired = await again.next()
     assert refired["job_id"] == bad
-    assert committed is not None and committed < int(refired["cursor"])
+    assert committed is not None
+    assert committed < int(refired["cursor"])
     await again.stop()
     await manager.stop_all()
 
@@ -309,4 +311,5 @@ async def test_a_job_submitted_by_a_script_fires_with_its_frame_group(
     assert (fired["kind"], fired["kind_from"], fired["status"]) == ("extract_frames", "callback", "success")
     assert fired["result"]["frames_asset_id"].startswith("im_")
     stored = MaviBridgeHook().get_callback(job_id)
-    assert stored is not None and stored.payload["data"]["asset_id"] == fired["result"]["frames_asset_id"]
+    assert stored is not None
+    assert stored.payload["data"]["asset_id"] == fired["result"]["frames_asset_id"]
