@@ -89,14 +89,14 @@ def results_url(location: object, *, directory: bool) -> str | None:
 
 
 def push_link(context: Context, key: str, url: str | None) -> None:
-    """Push a link's URL to the task's XCom (nothing when there is none).
+    """Push a link's URL to the task's XCom; ``""`` when there is none (the button is then disabled, and
+    the link's read finds a value instead of logging a missing XCom).
 
     :param context: the task's context.
     :param key: :data:`BRIDGE_JOB_URL_XCOM_KEY` or :data:`RESULTS_URL_XCOM_KEY`.
-    :param url: the URL.
+    :param url: the URL, or None.
     """
-    if url:
-        context["ti"].xcom_push(key=key, value=url)
+    context["ti"].xcom_push(key=key, value=url or "")
 
 
 def push_job_links(context: Context, pages_url: str, job_id: str, results: object, log: Any) -> None:
