@@ -109,7 +109,7 @@ def test_pipeline_shape(report: dict) -> None:
 
 def test_on_callback_downloads_each_triggering_frame_group(report: dict) -> None:
     tasks = report["dags"]["mavi_on_callback"]["tasks"]
-    assert tasks["download_frames"]["type"] == "MaviDownloadAssetOperator"
+    assert tasks["download_frames"]["type"] == "MappedOperator"  # one download per triggering callback
     assert tasks["download_frames"]["upstream"] == ["frame_groups"]
     assert report["dags"]["mavi_on_callback"]["params"] == ["output"]
 
