@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: venv system-deps test lint demo system-test bench clean
+.PHONY: venv system-deps test lint demo demo-insights system-test bench clean
 
 venv: $(VENV)/.installed
 
@@ -25,6 +25,11 @@ test: venv system-deps
 ## Offline demo: emulator + bridge on free loopback ports, the example pipeline DAG, results under .demo/results.
 demo: venv
 	bash scripts/demo.sh
+
+## The same offline setup running mavi_video_insights: split, speech, scenes and a VLM question per segment, a
+## summary, and a report (JSON + Markdown with a contact sheet) under .demo/results.
+demo-insights: venv
+	MAVI_DEMO_DAG=mavi_video_insights bash scripts/demo.sh
 
 ## The docker-compose topology run natively: PostgreSQL, Redis, Airflow (CeleryExecutor) as separate processes,
 ## the bridge and the emulator; the pipeline DAG through the REST API and a two-day backfill. Logs: .system-test/.

@@ -60,7 +60,10 @@ ASSET_NOT_FOUND_MESSAGE = "Asset not found"
 RESOURCE_NOT_FOUND_MESSAGE = "Resource does not exist"
 BALANCE_DOWNLOAD_MESSAGE = "Insufficient balance to download the resource."
 
-CHECK_BEFORE_RUNNING = "Check for it (the bridge's callbacks, the Mavi console) before running again."
+CHECK_BEFORE_RUNNING = (
+    "For a job or an upload, check for it (the bridge's callbacks, the Mavi console) before running again; "
+    "a synchronous model call may have been billed."
+)
 
 
 # ------------------------------------------------------------------------------------------ envelopes
@@ -325,7 +328,7 @@ def transport_error(
     """
     unknown = creates and failure is not TransportFailure.NOT_SENT
     tail = (
-        " The request was sent, so Mavi may have created the job or asset: it was NOT resubmitted. "
+        " The request was sent, so Mavi may have done the work (and billed it): it was NOT resubmitted. "
         + CHECK_BEFORE_RUNNING
         if unknown
         else ""
@@ -351,7 +354,7 @@ def final_error(error: MaviError, *, creates: bool) -> MaviError:
     """
     if creates and isinstance(error, MaviServerError) and (error.status or 0) >= 500:
         return MaviServerError(
-            f"{error.message} Mavi may have created the job or asset anyway: it was NOT resubmitted. "
+            f"{error.message} Mavi may have done the work (and billed it) anyway: it was NOT resubmitted. "
             + CHECK_BEFORE_RUNNING,
             status=error.status,
             code=error.code,

@@ -7,11 +7,14 @@ upload -> extract frames -> download the frames zip and unpack it
 
 Params (give them with ``airflow dags test mavi_video_pipeline -c '{"video": "..."}'`` or when triggering):
 
-- ``video``: a local path or an object storage URL (``s3://bucket/key.mp4``, ``gs://...``, ``file:///...``).
+- ``video``: a local path or an object storage URL (``s3://bucket/key.mp4``, ``s3://aws_default@bucket/key.mp4``
+  to name the Airflow connection, ``gs://...``, ``file:///...``). A file that is provably not a video (text,
+  a document, an image, undecodable) is refused before it is uploaded.
 - ``model``: the video description model (one of Mavi's supported models).
 - ``output``: where the results go, a local directory or an object storage URL. Each run writes under
   ``<output>/<run id>/``: ``frames/*.jpg``, ``transcript/<job id>.json`` and ``.vtt``, ``contact_sheet.jpg``
-  and ``summary.json``.
+  and ``summary.json``. It is checked before anything is paid for: a bucket that does not exist (buckets are
+  never created) or a location that cannot be written fails the ``plan`` task.
 
 The frames and the transcript are published as Airflow Assets (``mavi_video_frames`` and
 ``mavi_video_transcript``) whose events carry the paths, so other DAGs can be scheduled on them.
@@ -40,7 +43,13 @@ from airflow_provider_mavi.operators.mavi import (
     MaviTranscribeVideoOperator,
     MaviUploadOperator,
 )
-from airflow_provider_mavi.paths import safe_segment, storage_path
+from airflow_provider_mavi.paths import (
+    check_output_location,
+    ensure_directory,
+    missing_bucket,
+    safe_segment,
+    storage_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,10 +103,14 @@ def mavi_video_pipeline() -> None:
         if params is None or run_id is None:
             raise RuntimeError("plan runs inside a DAG run, which gives it params and run_id")
         video = storage_path(params["video"])
-        if not video.exists():
-            raise FileNotFoundError(f"video {video} does not exist (param 'video')")
+        if not video.is_file():
+            why = missing_bucket(video)
+            detail = f": {why}" if why else ""
+            raise FileNotFoundError(f"video {video} does not exist (param 'video'){detail}")
         run_dir = storage_path(params["output"]) / safe_name(run_id)
-        run_dir.mkdir(parents=True, exist_ok=True)
+        # before anything is paid for: a missing bucket or a read-only folder fails here; no bucket is made
+        check_output_location(run_dir, "output", "nothing was uploaded or submitted")
+        ensure_directory(run_dir)
         locations = {
             "video": str(video),
             "run_dir": str(run_dir),
@@ -109,7 +122,7 @@ def mavi_video_pipeline() -> None:
 
     # XComArgs are resolved when each task runs; typed Any as the operators take the resolved values.
     where: Any = plan()
-    upload = MaviUploadOperator(task_id="upload", source=where["video"])
+    upload = MaviUploadOperator(task_id="upload", source=where["video"], media_type="video")
     uploaded: Any = upload.output  # the re_ asset id; its XCom key "media" holds size and duration
     frames = MaviExtractFramesOperator(
         task_id="extract_frames", asset_id=uploaded, video_duration_seconds=uploaded["media"]

@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# The offline demo behind `make demo`: the Mavi emulator and the webhook bridge on free loopback ports with
-# fresh secrets, a local Airflow home under .demo/, a short sample video, and the example pipeline DAG run
-# with `airflow dags test`. Prints where the frames, the transcript and the contact sheet are, and what the job
-# would have cost.
+# The offline demo behind `make demo` and `make demo-insights`: the Mavi emulator and the webhook bridge on free
+# loopback ports with fresh secrets, a local Airflow home under .demo/, a short sample video, and an example DAG
+# run with `airflow dags test`. Prints where the results are (frames, transcripts, report, contact sheet) and
+# what the run would have cost.
 #
 # Everything it starts is stopped on exit, on failure and on Ctrl-C. Secrets are generated here, handed to
 # the services through the environment (never on a command line), and never printed.
 #
 # Environment: VENV (default .venv), MAVI_DEMO_DIR (default .demo), MAVI_DEMO_VIDEO (your own video instead of
-# the generated sample), MAVI_DEMO_SECONDS (sample length, default 6), MAVI_DEMO_MODEL.
+# the generated sample), MAVI_DEMO_SECONDS (sample length, default 6), MAVI_DEMO_MODEL (pipeline),
+# MAVI_DEMO_DAG (mavi_video_pipeline, the default, or mavi_video_insights), MAVI_DEMO_SEGMENT_SECONDS (insights:
+# seconds per segment, default 2).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,6 +21,8 @@ PY="$BIN/python"
 DEMO_DIR="${MAVI_DEMO_DIR:-$REPO/.demo}"
 case "$DEMO_DIR" in /*) ;; *) DEMO_DIR="$REPO/$DEMO_DIR" ;; esac
 MODEL="${MAVI_DEMO_MODEL:-gemini-2.5-flash-lite}"
+DAG="${MAVI_DEMO_DAG:-mavi_video_pipeline}"
+SEGMENT_SECONDS="${MAVI_DEMO_SEGMENT_SECONDS:-2}"
 SECONDS_OF_VIDEO="${MAVI_DEMO_SECONDS:-6}"
 
 say() { printf 'demo: %s\n' "$*"; }
@@ -42,6 +46,17 @@ esac
 if ! [[ "$SECONDS_OF_VIDEO" =~ ^[0-9]+([.][0-9]+)?$ ]] || [ -z "${SECONDS_OF_VIDEO//[.0]/}" ]; then
     die "MAVI_DEMO_SECONDS: $SECONDS_OF_VIDEO is not a positive number of seconds"
 fi
+case "$DAG" in
+    mavi_video_pipeline)
+        RESULT_FILE=summary.json
+        STEPS="upload -> extract frames -> transcribe -> download frames -> contact sheet -> summary" ;;
+    mavi_video_insights)
+        RESULT_FILE=report.json
+        STEPS="upload -> split -> per segment: download, speech, scenes, VLM question -> summary -> frames -> report"
+        [[ "$SEGMENT_SECONDS" =~ ^[1-9][0-9]*$ ]] \
+            || die "MAVI_DEMO_SEGMENT_SECONDS: $SEGMENT_SECONDS is not a whole number of seconds >= 1" ;;
+    *) die "MAVI_DEMO_DAG: $DAG is not a demo DAG (mavi_video_pipeline or mavi_video_insights)" ;;
+esac
 
 LOGS="$DEMO_DIR/logs"
 RESULTS="$DEMO_DIR/results"
@@ -159,23 +174,32 @@ else
         || { tail -n 20 "$LOGS/sample-video.log" >&2; die "could not make the sample video"; }
 fi
 
-# --- the pipeline -----------------------------------------------------------------------------------------
-CONF="$("$PY" -c 'import json, sys; print(json.dumps({"video": sys.argv[1], "model": sys.argv[2], "output": sys.argv[3]}))' \
-    "$VIDEO" "$MODEL" "$RESULTS")"
+# --- the DAG run ------------------------------------------------------------------------------------------
+CONF="$("$PY" - "$DAG" "$VIDEO" "$MODEL" "$RESULTS" "$SEGMENT_SECONDS" <<'EOF'
+import json, sys
+dag, video, model, output, segment_seconds = sys.argv[1:]
+conf = {"video": video, "output": output}
+if dag == "mavi_video_pipeline":
+    conf["model"] = model
+else:
+    conf["segment_seconds"] = int(segment_seconds)
+print(json.dumps(conf))
+EOF
+)"
 STAMP="$DEMO_DIR/.run-started"
 touch "$STAMP"
-say "running the DAG: airflow dags test mavi_video_pipeline -c '$CONF'"
-say "  (upload -> extract frames -> transcribe -> download frames -> contact sheet -> summary;"
+say "running the DAG: airflow dags test $DAG -c '$CONF'"
+say "  ($STEPS;"
 say "   log: $LOGS/dags-test.log)"
-if ! "$BIN/airflow" dags test mavi_video_pipeline -c "$CONF" 2>&1 | redact >"$LOGS/dags-test.log"; then
+if ! "$BIN/airflow" dags test "$DAG" -c "$CONF" 2>&1 | redact >"$LOGS/dags-test.log"; then
     tail -n 40 "$LOGS/dags-test.log" >&2
     die "the DAG run failed (full log: $LOGS/dags-test.log)"
 fi
 
-SUMMARY="$(find "$RESULTS" -name summary.json -newer "$STAMP" -print 2>/dev/null | head -n 1)"
-if [ -z "$SUMMARY" ]; then
+RESULT="$(find "$RESULTS" -name "$RESULT_FILE" -newer "$STAMP" -print 2>/dev/null | head -n 1)"
+if [ -z "$RESULT" ]; then
     tail -n 40 "$LOGS/dags-test.log" >&2
-    die "the DAG run wrote no summary.json under $RESULTS (full log: $LOGS/dags-test.log)"
+    die "the DAG run wrote no $RESULT_FILE under $RESULTS (full log: $LOGS/dags-test.log)"
 fi
 MAVI_DEMO_API_KEY="$API_KEY" \
-    "$PY" "$REPO/scripts/demo_report.py" "$SUMMARY" "http://127.0.0.1:$EMULATOR_PORT/_emulator/stats"
+    "$PY" "$REPO/scripts/demo_report.py" "$RESULT" "http://127.0.0.1:$EMULATOR_PORT/_emulator/stats"

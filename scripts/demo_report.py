@@ -1,7 +1,8 @@
-"""Print the end of `make demo`: where the frames, the transcript and the contact sheet are, and the cost.
+"""Print the end of `make demo` / `make demo-insights`: where the results are, and the cost.
 
-Usage: ``python scripts/demo_report.py SUMMARY_JSON [EMULATOR_STATS_URL]``. The summary is the one the
-pipeline DAG's ``summary`` task wrote; the emulator's stats (optional) add its own count of jobs and spend.
+Usage: ``python scripts/demo_report.py RESULT_JSON [EMULATOR_STATS_URL]``. The result is the pipeline DAG's
+``summary.json`` or the insights DAG's ``report.json`` (told apart by its ``segments``); the emulator's stats
+(optional) add its own count of jobs and spend.
 """
 
 from __future__ import annotations
@@ -87,6 +88,51 @@ def report(summary: dict[str, Any], stats: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def folder(path: str | None) -> str:
+    """The folder of a file path or URL, shown as a local path.
+
+    :param path: a file's path or URL, or ``None``.
+    """
+    return local(path.rsplit("/", 1)[0]) if path else "(none)"
+
+
+def insights_report(document: dict[str, Any], stats: dict[str, Any] | None) -> list[str]:
+    """Build the lines to print for the insights DAG's ``report.json``.
+
+    :param document: the report.
+    :param stats: the emulator's stats, if any.
+    """
+    segments = document.get("segments") or []
+    first = segments[0] if segments else {"file": None, "speech": {"json_path": None}}
+    cost = document.get("cost_usd") or {}
+    turns = sum(len(s["speech"]["turns"]) for s in segments)
+    scenes = sum(len(s["scenes"]["scenes"]) for s in segments)
+    answers = sum(1 for s in segments if s.get("answer"))
+    summary = (document.get("summary") or {}).get("text") or ""
+    sheet = document.get("contact_sheet")
+    unpriced = ", ".join(cost.get("unknown") or []) or "nothing"
+    lines = [
+        "demo: done. The insights DAG ran upload -> split -> per segment: download, speech, scenes, VLM "
+        "question -> summary -> frames -> report.",
+        f"  segments:    {len(segments)} videos in {folder(first['file'])}",
+        f"  speech:      {turns} turns with speakers (JSON, WebVTT, SubRip) in "
+        f"{folder(first['speech']['json_path'])}",
+        f"  scenes:      {scenes} scenes",
+        f"  answers:     {answers} JSON answers from {document.get('vlm_model')}",
+        f"  summary:     {summary[:100]}{'...' if len(summary) > 100 else ''}",
+        f"  report:      {local(document.get('report_md'))} (and report.json)",
+        f"  sheet:       {local(sheet) if sheet else 'none: ' + str(document.get('contact_sheet_error'))}",
+        f"  cost:        {money(cost.get('known_usd'))} of known prices would have been charged by Mavi "
+        f"(no published price for: {unpriced})",
+    ]
+    if stats is not None:
+        jobs = stats.get("jobs") or []
+        lines.append(
+            f"  emulator:    {len(jobs)} jobs submitted, its own accounting: {money(stats.get('spend_usd'))}"
+        )
+    return lines
+
+
 def main(argv: list[str]) -> int:
     """Print the report; exit 2 on a bad command line, 1 when the summary cannot be read.
 
@@ -101,7 +147,8 @@ def main(argv: list[str]) -> int:
         print(f"demo: error: cannot read the run's summary {argv[0]}: {err}", file=sys.stderr)
         return 1
     stats = emulator_stats(argv[1]) if len(argv) == 2 else None
-    print("\n".join(report(summary, stats)))
+    lines = insights_report(summary, stats) if "segments" in summary else report(summary, stats)
+    print("\n".join(lines))
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from typing import Any
 
 import httpx
@@ -152,3 +153,75 @@ class Run:
 def run() -> Run:
     """A DAG run's context factory."""
     return Run()
+
+
+class S3Server:
+    """moto's standalone S3-compatible server (``moto_server``), a subprocess on a free loopback port.
+
+    :param url: its endpoint, e.g. ``http://127.0.0.1:PORT``.
+    """
+
+    KEY = "testing"  # moto accepts any key; the connection must still sign requests with one
+
+    def __init__(self) -> None:
+        import socket
+        import subprocess
+        import sys
+        from pathlib import Path
+
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        binary = Path(sys.executable).parent / "moto_server"
+        self.process = subprocess.Popen(
+            [str(binary), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{self.url}/moto-api/", timeout=1)
+                break
+            except httpx.TransportError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("moto_server did not start") from None
+                time.sleep(0.1)
+
+    def client(self) -> Any:
+        """A boto3 S3 client of this server (to make buckets and read what was written)."""
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.KEY,
+            aws_secret_access_key=self.KEY,
+            region_name="us-east-1",
+        )
+
+    def connection(self) -> str:
+        """An ``aws`` connection to this server, as ``AIRFLOW_CONN_<ID>`` JSON (``endpoint_url`` extra)."""
+        extra = {"endpoint_url": self.url, "region_name": "us-east-1"}
+        return json.dumps({"conn_type": "aws", "login": self.KEY, "password": self.KEY, "extra": extra})
+
+    def stop(self) -> None:
+        """Stop the server (it keeps everything in memory: nothing is left behind)."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except Exception:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Any:
+    """moto's S3 server for the session (object storage tests); stopped at the end."""
+    server = S3Server()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, TypeAlias, Union
 from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_mavi.exceptions import MaviConnectionError
+from airflow_provider_mavi.paths import describe_missing
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1024 * 1024
+#: Read-ahead and write buffer of a remote file (fsspec's ``block_size``). s3fs would use 50 MiB; 8 MiB keeps
+#: a transfer's memory small and is above S3's 5 MiB minimum multipart part.
+REMOTE_BLOCK_SIZE = 8 * 1024 * 1024
 #: How much of a body that should be small JSON (an answer, an error served as a file) is read at most.
 MAX_ERROR_BODY = 1024 * 1024
 PROGRESS_EVERY_SECONDS = 5.0
@@ -66,6 +70,18 @@ def as_location(location: Location) -> Path | ObjectStoragePath:
     return Path(text)
 
 
+def open_stream(location: Path | ObjectStoragePath, mode: str) -> IO[bytes]:
+    """Open a local or remote file in binary ``mode``; a remote one with :data:`REMOTE_BLOCK_SIZE` buffers.
+
+    :param location: the file.
+    :param mode: ``rb`` or ``wb``.
+    """
+    if isinstance(location, ObjectStoragePath) and location.protocol not in ("", "file", "local"):
+        stream: IO[bytes] = location.open(mode, block_size=REMOTE_BLOCK_SIZE)
+        return stream
+    return location.open(mode)
+
+
 def upload_source(source: Location) -> UploadSource:
     """Describe a local file or an object to upload; raise :class:`FileNotFoundError` if it is not a file.
 
@@ -78,9 +94,9 @@ def upload_source(source: Location) -> UploadSource:
         local = location
         return UploadSource(location.name, local.stat().st_size, lambda: local.open("rb"))
     if not location.is_file():
-        raise FileNotFoundError(f"Nothing to upload: {location} is not a file.")
+        raise FileNotFoundError(f"Nothing to upload: {describe_missing(location)}.")
     remote = location
-    return UploadSource(remote.name, int(remote.stat().st_size), lambda: remote.open("rb"))
+    return UploadSource(remote.name, int(remote.stat().st_size), lambda: open_stream(remote, "rb"))
 
 
 # --------------------------------------------------------------------------------------------- multipart
@@ -304,7 +320,7 @@ class AtomicWriter:
         :param chunk: bytes to write.
         """
         if self._stream is None:
-            self._stream = self.temp.open("wb")
+            self._stream = open_stream(self.temp, "wb")
         assert self._stream is not None
         self._stream.write(chunk)
         self.written += len(chunk)
@@ -312,15 +328,10 @@ class AtomicWriter:
     def commit(self) -> Path | ObjectStoragePath:
         """Close and move the file into place; return the target."""
         if self._stream is None:
-            self._stream = self.temp.open("wb")
+            self._stream = open_stream(self.temp, "wb")
         assert self._stream is not None
         self._stream.close()
-        if isinstance(self.temp, Path) and isinstance(self.target, Path):
-            os.replace(self.temp, self.target)
-        elif isinstance(self.temp, ObjectStoragePath) and isinstance(self.target, ObjectStoragePath):
-            if self.target.exists():
-                self.target.unlink()
-            self.temp.rename(self.target)
+        replace(self.temp, self.target)
         return self.target
 
     def discard(self) -> None:
@@ -330,11 +341,34 @@ class AtomicWriter:
                 self._stream.close()
         except Exception:  # noqa: S110 - the real error is being raised by the caller
             pass
-        try:
-            if self.temp.exists():
-                self.temp.unlink()
-        except Exception:
-            log.warning("Could not delete the partial download %s", self.temp)
+        remove_quietly(self.temp)
+
+
+def replace(temp: Path | ObjectStoragePath, target: Path | ObjectStoragePath) -> None:
+    """Move a finished temporary file onto its target (atomic on a local disk, a copy on object storage).
+
+    :param temp: the temporary file, beside the target.
+    :param target: the final file; an existing one is replaced.
+    """
+    if isinstance(temp, Path) or (temp.protocol or "") in ("", "file", "local"):
+        local = temp if isinstance(temp, Path) else temp.path
+        os.replace(local, target if isinstance(target, Path) else target.path)
+        return
+    if target.exists():
+        target.unlink()
+    temp.rename(target)
+
+
+def remove_quietly(path: Path | ObjectStoragePath) -> None:
+    """Delete a temporary file if it is there (best effort: logs, never raises).
+
+    :param path: the file.
+    """
+    try:
+        if path.exists():
+            path.unlink()
+    except Exception:
+        log.warning("Could not delete the partial file %s", path)
 
 
 def copy_download(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import posixpath
-import stat
+import secrets
+import shutil
 import tempfile
 import zipfile
 from typing import IO, TYPE_CHECKING, Any
@@ -14,7 +14,9 @@ from airflow.sdk import ObjectStoragePath
 
 from airflow_provider_mavi.exceptions import MaviOperatorError
 from airflow_provider_mavi.hooks.task import require_id
+from airflow_provider_mavi.hooks.transfer import is_directory_target, open_stream, remove_quietly, replace
 from airflow_provider_mavi.operators.base import MaviBaseOperator, log_spend
+from airflow_provider_mavi.operators.frame_zip import FRAME_SUFFIXES, Frame, frame_members, read_frames
 from airflow_provider_mavi.operators.lineage import DownloadLineage
 from airflow_provider_mavi.operators.links import (
     RESULTS_URL_XCOM_KEY,
@@ -22,6 +24,7 @@ from airflow_provider_mavi.operators.links import (
     push_link,
     results_url,
 )
+from airflow_provider_mavi.paths import check_output_location, ensure_directory, is_local, storage_path
 from airflow_provider_mavi.results import download_cost_usd
 
 if TYPE_CHECKING:
@@ -29,9 +32,8 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
-#: File types that count as frames when a frame zip is unpacked; anything else stays out.
-FRAME_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"})
 _CHUNK = 1024 * 1024
+__all__ = ["FRAME_SUFFIXES", "MaviDownloadAssetOperator", "frame_members"]
 
 
 def _sha256_of(path: str | ObjectStoragePath) -> tuple[str, int]:
@@ -45,53 +47,6 @@ def _sha256_of(path: str | ObjectStoragePath) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def frame_members(
-    archive: zipfile.ZipFile, *, max_bytes: int, max_files: int
-) -> list[tuple[zipfile.ZipInfo, str]]:
-    """
-    Check every member of a frame zip before anything is written, and pick the frames.
-
-    Rejects absolute paths, drive letters, ``..``, links, duplicate names, too many files and a total
-    (declared) size over the bound. Frames land flat in the destination under their base name.
-
-    :param archive: the open zip.
-    :param max_bytes: bound on the total uncompressed size of the frames.
-    :param max_files: bound on the number of frames.
-    :raises MaviOperatorError: naming the offending member; nothing has been written then.
-    """
-    chosen: list[tuple[zipfile.ZipInfo, str]] = []
-    names: set[str] = set()
-    total = 0
-    for info in archive.infolist():
-        raw = info.filename
-        name = raw.replace("\\", "/")
-        if name.startswith("/") or (len(name) > 1 and name[1] == ":") or "\x00" in name:
-            raise MaviOperatorError(f"The frame zip holds an absolute path {raw!r}: nothing was extracted")
-        if ".." in name.split("/"):
-            raise MaviOperatorError(
-                f"The frame zip holds a path leaving the destination {raw!r}: nothing was extracted"
-            )
-        mode = info.external_attr >> 16
-        if stat.S_ISLNK(mode):
-            raise MaviOperatorError(f"The frame zip holds a link {raw!r}: nothing was extracted")
-        if info.is_dir():
-            continue
-        base = posixpath.basename(name)
-        if posixpath.splitext(base)[1].lower() not in FRAME_SUFFIXES or base.startswith("."):
-            continue
-        if base in names:
-            raise MaviOperatorError(f"The frame zip holds two frames named {base!r}: nothing was extracted")
-        names.add(base)
-        total += info.file_size
-        if len(names) > max_files or total > max_bytes:
-            raise MaviOperatorError(
-                f"The frame zip holds more than {max_files} frames or {max_bytes} bytes: "
-                "nothing was extracted"
-            )
-        chosen.append((info, base))
-    return chosen
-
-
 def _copy_hashing(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
@@ -102,13 +57,60 @@ def _copy_hashing(source: IO[bytes], target: IO[bytes]) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
+def write_frames(archive_path: str, frames: list[Frame], target: ObjectStoragePath) -> list[dict[str, Any]]:
+    """Write checked frames into ``target``: all under hidden temporary names, then each renamed into place.
+
+    If writing fails, every temporary file is deleted (and ``target`` too when this call created it), so
+    the destination is as it was; files already there are replaced only in the final renames.
+
+    :param archive_path: the zip :func:`read_frames` checked.
+    :param frames: its frames.
+    :param target: the destination directory.
+    :raises MaviOperatorError: when a frame cannot be written; nothing is kept then.
+    """
+    created = is_local(target) and not target.exists()
+    token = secrets.token_hex(6)
+    staged: list[tuple[ObjectStoragePath, ObjectStoragePath]] = []
+    try:
+        ensure_directory(target)
+        with zipfile.ZipFile(archive_path) as archive:
+            for frame in frames:
+                temp = target / f".{frame.name}.{token}.part"
+                staged.append((temp, target / frame.name))
+                with archive.open(frame.info) as source, open_stream(temp, "wb") as sink:
+                    written = _copy_hashing(source, sink)
+                if written != (frame.sha256, frame.size):
+                    raise OSError(f"{frame.name} changed between the check and the copy")
+    except BaseException as error:
+        for temp, _ in staged:
+            remove_quietly(temp)
+        if created:
+            shutil.rmtree(target.path, ignore_errors=True)
+        if isinstance(error, (MaviOperatorError, KeyboardInterrupt, SystemExit)):
+            raise
+        if not isinstance(error, Exception):
+            raise
+        raise MaviOperatorError(
+            f"Could not write the frames to {target} ({type(error).__name__}: {error}): nothing was kept"
+        ) from error
+    for temp, final in staged:
+        replace(temp, final)
+    return [
+        {"path": str(final), "bytes": frame.size, "sha256": frame.sha256}
+        for (_, final), frame in zip(staged, frames, strict=True)
+    ]
+
+
 class MaviDownloadAssetOperator(DownloadLineage, MaviBaseOperator):
     """
     Download an asset (streamed) to a local path or any ``ObjectStoragePath``.
 
     ``destination`` is a directory when it exists as one or ends with ``/`` (the name comes from Mavi),
     else the file to write. With ``extract=True`` and an ``im_`` frame group, the zip is unpacked into the
-    ``destination`` directory (created if missing) and only the frames land there. Returns
+    ``destination`` directory (created if missing; a bucket never is) and only the frames land there: the
+    whole zip is checked first (names, bounds, every member's CRC, each frame an image), so a damaged zip
+    raises :class:`MaviOperatorError` and leaves the destination as it was. The destination is checked
+    writable before the (billed) download. Returns
     ``{asset_id, paths, files: [{path, bytes, sha256}], bytes, sha256, cost_usd}``; ``sha256`` is that of the
     downloaded file (the zip when extracted).
 
@@ -160,6 +162,7 @@ class MaviDownloadAssetOperator(DownloadLineage, MaviBaseOperator):
         if self.extract:
             result = self._download_frames(asset_id)
         else:
+            self._check_destination()
             written = self.hook.download_asset(asset_id, self.destination)
             sha, size = _sha256_of(written)
             path = str(written)
@@ -176,31 +179,33 @@ class MaviDownloadAssetOperator(DownloadLineage, MaviBaseOperator):
         log_spend(context, result["cost_usd"], self)
         return result
 
+    def _check_destination(self) -> None:
+        """Before the (billed) download: the directory the file goes to must be writable."""
+        destination = self.destination
+        if is_directory_target(destination):
+            directory = storage_path(destination)
+        else:
+            directory = storage_path(destination).parent
+        check_output_location(directory, "destination", "nothing was downloaded")
+
     def _download_frames(self, asset_id: str) -> dict[str, Any]:
         destination = self.destination
-        target = (
+        target = (  # paths in the result stay as given (a plain local path, a URL)
             destination
             if isinstance(destination, ObjectStoragePath)
             else ObjectStoragePath(os.fspath(destination))
         )
+        check_output_location(target, "destination", "nothing was downloaded")
         with tempfile.TemporaryDirectory(prefix="mavi-frames-") as scratch:
             archive_path = str(self.hook.download_asset(asset_id, scratch + os.sep))
             archive_sha, archive_size = _sha256_of(archive_path)
-            try:
-                archive = zipfile.ZipFile(archive_path)
-            except zipfile.BadZipFile as error:
-                raise MaviOperatorError(f"Mavi asset {asset_id} is not a zip of frames: {error}") from error
-            with archive:
-                members = frame_members(
-                    archive, max_bytes=self.max_extract_bytes, max_files=self.max_extract_files
-                )
-                target.mkdir(parents=True, exist_ok=True)
-                files: list[dict[str, Any]] = []
-                for info, name in members:
-                    path = target / name
-                    with archive.open(info) as source, path.open("wb") as sink:
-                        sha, size = _copy_hashing(source, sink)
-                    files.append({"path": str(path), "bytes": size, "sha256": sha})
+            frames = read_frames(
+                archive_path,
+                asset_id=asset_id,
+                max_bytes=self.max_extract_bytes,
+                max_files=self.max_extract_files,
+            )
+            files = write_frames(archive_path, frames, target)
         total = sum(f["bytes"] for f in files)
         self.log.info(
             "Unpacked %d frames of Mavi asset %s into %s (%d bytes; zip sha256 %s)",

@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow_provider_mavi.exceptions import MaviOperatorError
 from airflow_provider_mavi.operators.jobs import MaviJobOperator
+from airflow_provider_mavi.operators.measures import seconds_from
 from airflow_provider_mavi.results import frames_cost_usd, parse_frames_callback
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from airflow.sdk import Context
 
 #: XCom key with the ``im_`` frame group id, so ``extract.output["frames_asset_id"]`` feeds a download.
 FRAMES_ASSET_XCOM_KEY = "frames_asset_id"
-
-
-def duration_from(value: object) -> float | None:
-    """
-    Read a video duration given as a number, a rendered template string, or the upload's ``media`` XCom.
-
-    :param value: seconds (number or numeric string), ``None``/``""``/``"None"`` for unknown, or a mapping
-        with ``duration_seconds`` (what :class:`MaviUploadOperator` pushes under the XCom key ``media``).
-    :raises MaviOperatorError: for anything else, or a negative or non-finite number.
-    """
-    if isinstance(value, Mapping):
-        value = value.get("duration_seconds")
-    if value is None or (isinstance(value, str) and value.strip() in {"", "None", "null"}):
-        return None
-    if isinstance(value, bool):
-        raise MaviOperatorError(f"video_duration_seconds must be a number of seconds, got {value!r}")
-    try:
-        seconds = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise MaviOperatorError(
-            f"video_duration_seconds must be a number of seconds, got {value!r}"
-        ) from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise MaviOperatorError(f"video_duration_seconds must be finite and >= 0, got {value!r}")
-    return seconds
 
 
 class MaviExtractFramesOperator(MaviJobOperator):
@@ -74,7 +47,7 @@ class MaviExtractFramesOperator(MaviJobOperator):
 
     def check_request(self) -> None:
         """Reject an unreadable duration before paying for the job."""
-        duration_from(self.video_duration_seconds)
+        seconds_from(self.video_duration_seconds, "video_duration_seconds")
 
     def submit(self, asset_id: str) -> str:
         """
@@ -93,7 +66,7 @@ class MaviExtractFramesOperator(MaviJobOperator):
         :param payload: the callback body as Mavi sent it.
         """
         result = parse_frames_callback(payload)
-        seconds = duration_from(self.video_duration_seconds)
+        seconds = seconds_from(self.video_duration_seconds, "video_duration_seconds")
         cost = frames_cost_usd(seconds)
         if cost is None:
             self.log.info(

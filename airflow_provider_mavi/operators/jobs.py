@@ -8,12 +8,22 @@ task died before recording the job id; the next try then submits again.
 The wait itself belongs to :class:`~airflow_provider_mavi.hooks.bridge.MaviBridgeHook`: ``wait_for_job``
 in the worker, ``await_for_job`` in :class:`~airflow_provider_mavi.triggers.mavi.MaviJobCallbackTrigger`;
 both end in the same :class:`~airflow_provider_mavi.events.JobEvent`, which ``execute_complete`` checks.
+
+An operator built on a catalogue entry (:attr:`MaviJobOperator.endpoint`) is thin: it names the entry, sends
+the submit (:meth:`~MaviJobOperator.submit`) with its options (:meth:`~MaviJobOperator.request_options`, part
+of the submit-once fingerprint) and, when Mavi has a sync twin of the endpoint, the sync call
+(:meth:`~MaviJobOperator.call_sync`). The callback becomes the entry's typed result, priced
+(:meth:`~MaviJobOperator.complete`), its unknown price logged once, turned into JSON
+(:meth:`~MaviJobOperator.document`) and shaped into the task's result (:meth:`~MaviJobOperator.shape`:
+files written, keys pushed).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from airflow_provider_mavi.events import SUCCESS, JobEvent, raise_for_event
 from airflow_provider_mavi.exceptions import (
@@ -23,10 +33,12 @@ from airflow_provider_mavi.exceptions import (
     MaviWaitError,
 )
 from airflow_provider_mavi.hooks.task import require_id
+from airflow_provider_mavi.operators.answers import AnswerMemory, fingerprint
 from airflow_provider_mavi.operators.base import MaviBaseOperator, log_spend
 from airflow_provider_mavi.operators.ledger import JobLedger, SubmittedJob
 from airflow_provider_mavi.operators.lineage import JobLineage
 from airflow_provider_mavi.operators.links import MaviBridgeJobLink, MaviResultsLink, push_job_links
+from airflow_provider_mavi.operators.measures import seconds_from
 from airflow_provider_mavi.triggers.mavi import MaviJobCallbackTrigger
 
 if TYPE_CHECKING:
@@ -34,8 +46,22 @@ if TYPE_CHECKING:
 
     from airflow.sdk import Context
 
+    from airflow_provider_mavi.endpoints import Endpoint
+
 #: XCom key with the job id, pushed before any wait.
 JOB_ID_XCOM_KEY = "job_id"
+
+
+class PricedResult(Protocol):
+    """What the typed results of :mod:`airflow_provider_mavi.results` offer an operator."""
+
+    @property
+    def cost_usd(self) -> float | None: ...
+
+    @property
+    def cost_note(self) -> str | None: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class MaviJobOperator(JobLineage, MaviBaseOperator):
@@ -53,6 +79,10 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
     """
 
     job_kind: ClassVar[str] = ""
+    #: The catalogue entry of the job, whose ``callback`` parses the result (None: override build_result).
+    endpoint: ClassVar[Endpoint[str] | None] = None
+    #: Said after "cost_usd is null: <why>" when the price is unknown (what the user can do about it).
+    cost_hint: ClassVar[str] = ""
     template_fields: Sequence[str] = ("asset_id", "mavi_conn_id")
     #: The field naming the folder the results are written to (its link: ``MaviResultsLink``), if any.
     results_field: ClassVar[str] = "output_path"
@@ -73,6 +103,8 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
         self.asset_id = asset_id
         self.callback_timeout = float(callback_timeout)
         self.deferrable = deferrable
+        #: Call Mavi's sync twin of the endpoint instead (set by the operators that have one).
+        self.sync = False
         self._waiting_job_id: str | None = None
 
     # -- to implement ------------------------------------------------------------------------------
@@ -84,15 +116,83 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
         """
         raise NotImplementedError
 
+    def request_options(self) -> dict[str, Any]:
+        """The options sent with the asset (JSON values): part of the fingerprint, so a retry asking for other
+        options never re-attaches to an older job."""
+        return {}
+
     def fingerprint(self, asset_id: str) -> str:
         """What this try asks for: a retry re-attaches only to a job with the same fingerprint.
 
+        ``<kind>:<asset>``, and a digest of :meth:`request_options` when there are any (a prompt and a list of
+        assets would not fit the bridge's key otherwise).
+
         :param asset_id: the rendered, checked asset id.
         """
-        return f"{self.job_kind}:{asset_id}"
+        options = self.request_options()
+        if not options:
+            return f"{self.job_kind}:{asset_id}"
+        canonical = json.dumps(options, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return f"{self.job_kind}:{asset_id}:{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
+
+    def subject(self) -> str:
+        """The asset the job is recorded under (the rendered ``asset_id``, checked)."""
+        return require_id(self.asset_id, "asset_id")
 
     def check_request(self) -> None:
         """Check the rendered fields before anything is sent (override to add checks)."""
+
+    def call_sync(self, asset_id: str) -> PricedResult:
+        """Call the sync twin of the endpoint and return its typed result (operators with ``sync=True``).
+
+        :param asset_id: the rendered, checked asset id.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no sync call")
+
+    def parse(self, payload: Mapping[str, Any]) -> PricedResult:
+        """The typed result of a successful callback (default: the entry's parser).
+
+        :param payload: the callback body as Mavi sent it.
+        """
+        if self.endpoint is None or self.endpoint.callback is None:
+            raise NotImplementedError(f"{type(self).__name__} names no endpoint with a callback parser")
+        result: PricedResult = self.endpoint.callback(payload)
+        return result
+
+    def complete(self, result: PricedResult) -> PricedResult:
+        """The result with what the task knows besides the callback, e.g. a media duration to price it by.
+
+        :param result: the parsed result.
+        """
+        return result
+
+    def document(self, result: PricedResult) -> dict[str, Any]:
+        """The whole result as JSON: completed (:meth:`complete`), its unknown price said once in the log.
+
+        :param result: the parsed result (of a callback or a sync answer).
+        """
+        result = self.complete(result)
+        if result.cost_usd is None:
+            hint = f" ({self.cost_hint})" if self.cost_hint else ""
+            self.log.info("cost_usd is null: %s%s", result.cost_note or "no price is known", hint)
+        return result.to_dict()
+
+    def shape(self, context: Context, document: dict[str, Any]) -> dict[str, Any]:
+        """The task's result from the whole result (default: all of it; override to write files, push keys).
+
+        :param context: the task's context.
+        :param document: :meth:`document`'s value.
+        """
+        return document
+
+    def returned(self, context: Context, result: dict[str, Any]) -> Any:
+        """The task's XCom ``return_value`` (default: the result; override to return e.g. a list to expand
+        over, pushing the result under another key).
+
+        :param context: the task's context.
+        :param result: the shaped result, already priced and logged.
+        """
+        return result
 
     def build_result(self, context: Context, job_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """Turn a successful callback into this task's small JSON result (with ``cost_usd``).
@@ -101,17 +201,19 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
         :param job_id: the Mavi job id.
         :param payload: the callback body as Mavi sent it.
         """
-        raise NotImplementedError
+        return self.shape(context, self.document(self.parse(payload)))
 
     # -- flow ----------------------------------------------------------------------------------------
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        """Submit once (or re-attach), then wait for the callback.
+    def execute(self, context: Context) -> Any:
+        """Submit once (or re-attach), then wait for the callback; with ``sync``, one sync call instead.
 
         :param context: the task's context.
         """
-        asset_id = require_id(self.asset_id, "asset_id")
+        asset_id = self.subject()
         self.check_request()
+        if self.sync:
+            return self._execute_sync(context, asset_id)
         bridge = self.bridge_hook
         try:
             bridge.get_settings()
@@ -140,6 +242,30 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
         finally:
             bridge.close()
         return self.execute_complete(context, event.to_json(), job_id=job_id)
+
+    def _execute_sync(self, context: Context, asset_id: str) -> Any:
+        """One paid sync call across tries (no bridge, no wait): the answer is kept in the task state store
+        as the sync operators keep theirs (:class:`~airflow_provider_mavi.operators.answers.AnswerMemory`), so
+        a retry of the same request writes it again instead of paying; the hook never re-sends a call whose
+        outcome is unknown."""
+        request = {"asset_id": asset_id, **self.request_options()}
+        memory = AnswerMemory(context, self, fingerprint(f"{self.job_kind}_sync", request))
+        kept = memory.recall()
+        outputs = str(getattr(self, "output_path", None) or "")
+        result = memory.reusable_result(kept, outputs)
+        if result is None:
+            document = memory.kept_answer(kept)
+            if document is None:
+                self.log.info("Calling Mavi's sync %s of %s (no webhook, no bridge)", self.job_kind, asset_id)
+                answer = memory.ask(
+                    self.job_kind, lambda: self.call_sync(asset_id), kept.get("unknown_outcome")
+                )
+                document = self.document(answer)
+                memory.keep_answer(document)
+            result = self.shape(context, document)
+            memory.keep_result(result, outputs)
+        log_spend(context, result.get("cost_usd"), self)
+        return self.returned(context, result)
 
     def _start(self, ledger: JobLedger, asset_id: str) -> SubmittedJob | JobEvent:
         """The job to wait for (an earlier try's, or a new one), or the event of one that already ended."""
@@ -196,7 +322,7 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
 
     def execute_complete(
         self, context: Context, event: dict[str, Any] | None = None, job_id: str | None = None
-    ) -> dict[str, Any]:
+    ) -> Any:
         """Act on the end of the wait: the result, or a clear failure.
 
         :param context: the task's context.
@@ -211,7 +337,7 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
         result = self.build_result(context, checked.job_id, checked.payload)
         self.note_lineage("return_value", result)
         log_spend(context, result.get("cost_usd"), self)
-        return result
+        return self.returned(context, result)
 
     def on_kill(self) -> None:
         """Best effort: tell the bridge nobody waits for the job any more (Mavi has no cancel)."""
@@ -223,3 +349,56 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
             self.log.warning(
                 "Could not mark Mavi job %s abandoned: %s", self._waiting_job_id, type(error).__name__
             )
+
+
+class MediaPricedResult(PricedResult, Protocol):
+    """A result priced per second of media, which can be priced for a duration known elsewhere."""
+
+    def with_duration(self, seconds: float) -> Any: ...
+
+
+class MaviMediaJobOperator(MaviJobOperator):
+    """Base of the jobs priced per second of media (speech, speakers): when neither the callback nor a sync
+    answer reports the media's duration, the one given here prices it; else ``cost_usd`` is null.
+
+    :param asset_id: the asset the job works on. (templated)
+    :param media_duration_seconds: the media's duration in seconds, or the upload's ``media`` XCom
+        (``upload.output["media"]``), used only when Mavi does not report it. (templated)
+    :param kwargs: the :class:`MaviJobOperator` arguments.
+    """
+
+    cost_hint: ClassVar[str] = "pass media_duration_seconds, e.g. the upload's XCom 'media', to price it"
+    template_fields: Sequence[str] = ("asset_id", "media_duration_seconds", "mavi_conn_id")
+
+    def __init__(
+        self,
+        *,
+        asset_id: str,
+        media_duration_seconds: float | str | Mapping[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(asset_id=asset_id, **kwargs)
+        self.media_duration_seconds = media_duration_seconds
+
+    def check_request(self) -> None:
+        """Reject an unreadable duration before paying for anything."""
+        seconds_from(self.media_duration_seconds, "media_duration_seconds")
+
+    def complete(self, result: PricedResult) -> PricedResult:
+        """Price the result by ``media_duration_seconds`` when Mavi reported no duration (Mavi's figure wins).
+
+        :param result: the parsed result.
+        """
+        seconds = seconds_from(self.media_duration_seconds, "media_duration_seconds")
+        if seconds is None or result.cost_usd is not None:
+            return result
+        return self.priced_for(result, seconds)  # type: ignore[arg-type]
+
+    def priced_for(self, result: MediaPricedResult, seconds: float) -> PricedResult:
+        """The result priced for ``seconds`` of media.
+
+        :param result: the parsed result.
+        :param seconds: the media's duration.
+        """
+        priced: PricedResult = result.with_duration(seconds)
+        return priced

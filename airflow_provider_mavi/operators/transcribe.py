@@ -9,6 +9,7 @@ from airflow.sdk import ObjectStoragePath
 from airflow_provider_mavi.endpoints import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
 from airflow_provider_mavi.exceptions import MaviOperatorError
 from airflow_provider_mavi.operators.jobs import MaviJobOperator
+from airflow_provider_mavi.paths import check_output_location, ensure_directory
 from airflow_provider_mavi.results import (
     parse_transcript_callback,
     transcript_to_json,
@@ -29,7 +30,9 @@ class MaviTranscribeVideoOperator(MaviJobOperator):
     Returns ``{job_id, model, segments, usage, cost_usd}``. With ``output_path`` (a directory, local or any
     ``ObjectStoragePath`` such as ``s3://bucket/transcripts/``) the full result is written there as
     ``<job_id>.json`` and ``<job_id>.vtt`` and the XCom keeps only a summary:
-    ``{job_id, model, segment_count, usage, cost_usd, json_path, vtt_path}``.
+    ``{job_id, model, segment_count, usage, cost_usd, json_path, vtt_path}``. ``output_path`` is checked
+    before the job is submitted (:func:`airflow_provider_mavi.paths.check_output_location`): a missing bucket
+    or a location that cannot be written fails the task with nothing paid.
 
     :param asset_id: the ``re_`` video asset. (templated)
     :param model: one of Mavi's supported models. (templated)
@@ -55,12 +58,14 @@ class MaviTranscribeVideoOperator(MaviJobOperator):
         self.output_path = output_path
 
     def check_request(self) -> None:
-        """Reject an unsupported model before paying for anything."""
+        """Reject an unsupported model, or an ``output_path`` that cannot be written, before paying."""
         if self.model not in SUPPORTED_VIDEO_MODELS:
             raise MaviOperatorError(
                 f"model {self.model!r} is not supported by Mavi; "
                 f"use one of {', '.join(SUPPORTED_VIDEO_MODELS)}"
             )
+        if self.output_path not in (None, ""):
+            check_output_location(self.output_path, "output_path", "nothing was submitted")
 
     def fingerprint(self, asset_id: str) -> str:
         """The model is part of what was asked."""
@@ -100,8 +105,7 @@ class MaviTranscribeVideoOperator(MaviJobOperator):
         }
         if self.output_path in (None, ""):
             return {**summary, "segments": result.segments_as_dicts()}
-        directory = ObjectStoragePath(str(self.output_path))
-        directory.mkdir(parents=True, exist_ok=True)
+        directory = ensure_directory(ObjectStoragePath(str(self.output_path)))  # paths stay as given
         json_path = directory / f"{job_id}.json"
         vtt_path = directory / f"{job_id}.vtt"
         json_path.write_text(transcript_to_json(result, cost_usd=cost), encoding="utf-8")

@@ -24,6 +24,8 @@ def json_ready(value: Any) -> Any:
         return {f.name: json_ready(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Mapping):
         return {str(key): json_ready(item) for key, item in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):  # a NamedTuple keeps its field names
+        return json_ready(value._asdict())
     if isinstance(value, (list, tuple)):
         return [json_ready(item) for item in value]
     return value

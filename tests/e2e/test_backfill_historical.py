@@ -188,9 +188,12 @@ def test_a_video_mavi_cannot_decode_fails_clearly_and_pays_nothing(
     run = airflow_env.dags_test("mavi_backfill_historical", backfill["conf"], logical_date=day)
     assert run.returncode != 0
     assert run.state == "failed"
-    assert "upload_status FAILED" in run.output
+    # the upload task (media_type="video") proves it is not a video before sending it: no upload at all
+    assert "it is not decodable media (FFmpeg: Invalid data found when processing input)" in run.output
+    assert "nothing was uploaded, nothing paid" in run.output
     assert not (archive["output"] / day / "broken" / "result.json").exists()
     after = services.stats()
+    assert after["requests"].get("POST /upload", 0) == before["requests"].get("POST /upload", 0)
     assert after["jobs"] == before["jobs"], "no paid job for a video Mavi could not read"
     assert after["spend_usd"] == before["spend_usd"]
     assert sorted(archive["output"].rglob("result.json")) == done_before, "earlier results are untouched"

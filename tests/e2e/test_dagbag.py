@@ -78,7 +78,12 @@ def test_dags_import_without_errors_or_warnings(report: dict) -> None:
     assert report["import_errors"] == {}
     assert report["captured_warnings"] == {}
     assert report["warnings"] == []
-    assert set(report["dags"]) == {"mavi_video_pipeline", "mavi_backfill_historical", "mavi_on_callback"}
+    assert set(report["dags"]) == {
+        "mavi_video_pipeline",
+        "mavi_backfill_historical",
+        "mavi_video_insights",
+        "mavi_on_callback",
+    }
     for dag in report["dags"].values():
         assert "mavi" in dag["tags"]
         assert dag["doc"]
@@ -112,6 +117,33 @@ def test_on_callback_downloads_each_triggering_frame_group(report: dict) -> None
     assert tasks["download_frames"]["type"] == "MappedOperator"  # one download per triggering callback
     assert tasks["download_frames"]["upstream"] == ["frame_groups"]
     assert report["dags"]["mavi_on_callback"]["params"] == ["output"]
+
+
+def test_insights_shape(report: dict) -> None:
+    dag = report["dags"]["mavi_video_insights"]
+    tasks = dag["tasks"]
+    assert dag["params"] == ["output", "question", "segment_seconds", "video", "vlm_model"]
+    assert tasks["split"]["type"] == "MaviSplitVideoOperator"
+    assert tasks["split"]["upstream"] == ["upload"]
+    # per segment: mapped over the split's output (download, speech) or the measured segment (scenes, ask)
+    for task_id in ("download_segment", "speech", "measure", "scenes", "ask"):
+        assert tasks[task_id]["type"].endswith("MappedOperator"), task_id
+    assert "split" in tasks["download_segment"]["upstream"]
+    assert "split" in tasks["speech"]["upstream"]
+    assert tasks["measure"]["upstream"] == ["download_segment"]
+    assert tasks["scenes"]["upstream"] == ["measure"]
+    assert tasks["ask"]["upstream"] == ["measure"]
+    assert tasks["summary"]["upstream"] == ["upload"]
+    assert {
+        "split",
+        "measure",
+        "speech",
+        "scenes",
+        "ask",
+        "summary",
+        "extract_frames",
+        "download_frames",
+    } <= set(tasks["report"]["upstream"])
 
 
 def test_backfill_mavi_tasks_share_the_pool(report: dict) -> None:

@@ -96,6 +96,41 @@ def test_demo_runs_and_reports(tmp_path: Path) -> None:
     assert "stopped the emulator and the bridge" in output
 
 
+def test_demo_insights_runs_and_reports(tmp_path: Path) -> None:
+    """What `make demo-insights` runs: the insights DAG on a 6 s sample cut into 2 s segments."""
+    env = {**demo_env(tmp_path / "demo"), "MAVI_DEMO_DAG": "mavi_video_insights", "MAVI_DEMO_SECONDS": "6"}
+    done = subprocess.run(
+        ["bash", str(REPO / "scripts" / "demo.sh")],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "airflow dags test mavi_video_insights" in output
+    count, segments_dir = re.fullmatch(r"(\d+) videos in (.+)", field(output, "segments")).groups()  # type: ignore[union-attr]
+    assert int(count) == len(list(Path(segments_dir).glob("*.mp4"))) == 3
+    turns, speech_dir = re.fullmatch(  # type: ignore[union-attr]
+        r"(\d+) turns with speakers \(JSON, WebVTT, SubRip\) in (.+)", field(output, "speech")
+    ).groups()
+    assert int(turns) == 3
+    assert len(list(Path(speech_dir).glob("*.srt"))) == 3
+    assert field(output, "answers") == "3 JSON answers from nova:us.amazon.nova-lite-v1:0"
+    report = re.fullmatch(r"(.+\.md) \(and report\.json\)", field(output, "report"))
+    assert report, output
+    assert Path(report.group(1)).read_text().startswith("# Video insights: sample.mp4")
+    with Image.open(field(output, "sheet")) as image:
+        assert image.format == "JPEG"
+    assert re.match(r"\$\d+\.\d{4} of known prices would have been charged", field(output, "cost"))
+    assert re.match(r"12 jobs submitted", field(output, "emulator"))
+    assert "sk-demo-" not in output
+    assert not any(is_listening(port) for port in ports(output))
+    assert "stopped the emulator and the bridge" in output
+
+
 def test_demo_stops_its_services_on_ctrl_c(tmp_path: Path) -> None:
     process = subprocess.Popen(
         ["bash", str(REPO / "scripts" / "demo.sh")],
@@ -152,12 +187,21 @@ def started_from(demo_dir: Path) -> list[str]:
         ("MAVI_DEMO_SECONDS", "0", "MAVI_DEMO_SECONDS: 0 is not a positive number of seconds"),
         ("MAVI_DEMO_SECONDS", "ten", "MAVI_DEMO_SECONDS: ten is not a positive number of seconds"),
         ("VENV", "/no/such/venv", "no virtual environment at /no/such/venv"),
+        ("MAVI_DEMO_DAG", "mavi_nope", "MAVI_DEMO_DAG: mavi_nope is not a demo DAG"),
+        (
+            "MAVI_DEMO_SEGMENT_SECONDS",
+            "0",
+            "MAVI_DEMO_SEGMENT_SECONDS: 0 is not a whole number of seconds >= 1",
+        ),
+        ("MAVI_DEMO_SEGMENT_SECONDS", "2.5", "MAVI_DEMO_SEGMENT_SECONDS: 2.5 is not a whole number"),
     ],
 )
 def test_demo_refuses_bad_settings_before_starting_anything(
     tmp_path: Path, variable: str, value: str, message: str
 ) -> None:
     env = {**demo_env(tmp_path / "demo"), variable: value}
+    if variable == "MAVI_DEMO_SEGMENT_SECONDS":
+        env["MAVI_DEMO_DAG"] = "mavi_video_insights"
     done = subprocess.run(
         ["bash", str(REPO / "scripts" / "demo.sh")],
         env=env,

@@ -513,7 +513,7 @@ def test_emulator_calls_back_to_the_bridge_and_accepts_the_connection_key(
 
 
 def test_airflow_services_set_only_variables_something_reads(services: dict[str, dict[str, Any]]) -> None:
-    package_names = names_read_by(PACKAGE, "MAVI_")
+    package_names = names_read_by(PACKAGE, "MAVI_") | names_read_by(ROOT / "dags", "MAVI_")
     for name in AIRFLOW_SERVICES | {"flower"}:
         service = services[name]
         script = " ".join(argv(service.get("command")))

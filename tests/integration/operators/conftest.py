@@ -128,3 +128,75 @@ def connection(emulator: EmulatorServer, bridge: BridgeServer) -> str:
             "extra": {"bridge_url": bridge.url, "bridge_token": bridge.token, "max_requests_per_second": 10},
         }
     )
+
+
+# ------------------------------------------------------------------ sync operators (no bridge anywhere)
+
+
+@pytest.fixture
+def sync_emulator(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[EmulatorServer]:
+    """The emulator (qps 20) with NO webhook and `mavi_default` WITHOUT bridge_url/bridge_token."""
+    with EmulatorServer(qps=20, data_dir=tmp_path / "emu") as server:
+        monkeypatch.setenv("AIRFLOW_CONN_MAVI_DEFAULT", _no_bridge_connection(server))
+        yield server
+
+
+@pytest.fixture
+def sync_connection(sync_emulator: EmulatorServer) -> str:
+    """`mavi_default` as JSON for `sync_emulator` (for `airflow dags test`): no bridge extras at all."""
+    return _no_bridge_connection(sync_emulator)
+
+
+def _no_bridge_connection(server: EmulatorServer) -> str:
+    return json.dumps(
+        {
+            "conn_type": "mavi",
+            "host": server.base_url,
+            "password": server.api_key,
+            "extra": {"max_requests_per_second": 20},
+        }
+    )
+
+
+@pytest.fixture
+def ready_video(sync_emulator: EmulatorServer, sample_video: Path) -> str:
+    """The sample video uploaded to `sync_emulator`, ready (its `re_` id)."""
+    from airflow_provider_mavi.hooks.mavi import MaviHook
+
+    hook = MaviHook()
+    asset_id = hook.upload_file(str(sample_video))
+    hook.wait_for_asset_ready(asset_id, timeout=60, poll_interval=0.1)
+    return asset_id
+
+
+@dataclass
+class FileServer:
+    """A loopback HTTP server of one folder (what a model provider fetches a video URL from)."""
+
+    folder: Path
+    url: str
+
+
+@pytest.fixture
+def file_server(tmp_path: Path, sample_video: Path) -> Iterator[FileServer]:
+    """Serves a folder holding `video.mp4` (the sample video) on loopback."""
+    import functools
+    import shutil
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    folder = tmp_path / "served"
+    folder.mkdir()
+    shutil.copy(sample_video, folder / "video.mp4")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield FileServer(folder, f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +139,42 @@ def test_a_task_retried_after_its_submit_pays_once(
     jobs = extract_jobs(emulator)
     assert len(jobs) == 1, jobs
     assert run.xcoms[("extract", "return_value")]["job_id"] == jobs[0]["job_id"]
+
+
+def mapped_results(airflow: Any, dag_id: str, task_id: str) -> dict[int, Any]:
+    """The ``return_value`` of every mapped instance of a task in the DAG's last run, by map index."""
+    with sqlite3.connect(airflow.home / "airflow.db") as db:
+        (run_id,) = db.execute(
+            "SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,)
+        ).fetchone()
+        rows = db.execute(
+            "SELECT map_index, value FROM xcom WHERE dag_id = ? AND run_id = ? AND task_id = ? "
+            "AND key = 'return_value'",
+            (dag_id, run_id, task_id),
+        ).fetchall()
+    return {index: json.loads(value) for index, value in rows}
+
+
+def test_split_output_expands_into_one_paid_job_per_segment_after_a_retry(
+    airflow: Any, emulator: Any, connection: str, sample_video: Path
+) -> None:
+    emulator.set_faults({"callback_delay": {"probability": 1, "seconds": 2}})
+    conf = {"video": str(sample_video), "lose_first_try": True}
+    run = airflow.dags_test("mavi_ops_split_expand", conf, connection)
+    assert run.state == "success", run.tail()
+    assert run.tasks["split"] == ("success", 2), run.tail()  # lost after its submit, then re-attached
+    assert "worker lost after the submit" in run.output
+    segments = run.xcoms[("split", "return_value")]
+    assert len(segments) == 3
+    assert run.xcoms[("split", "split")]["asset_ids"] == segments
+    scenes = mapped_results(airflow, "mavi_ops_split_expand", "scenes")
+    speech = mapped_results(airflow, "mavi_ops_split_expand", "speech")
+    assert sorted(scenes) == sorted(speech) == [0, 1, 2]
+    for index in range(3):  # each segment holds one 2 s scene at 10 fps and one 1.5 s tone
+        assert [(s["start_frame"], s["end_seconds"]) for s in scenes[index]["scenes"]] == [(0, 2.0)]
+        turns = [(t["start"], t["end"]) for t in speech[index]["segments"]]
+        assert turns == [(pytest.approx(0.0, abs=0.05), pytest.approx(1.5, abs=0.05))]  # AAC priming
+    by_asset = emulator.stats()["jobs_by_asset"]
+    assert [job["kind"] for job in emulator.stats()["jobs"]].count("split_video") == 1
+    for asset in segments:
+        assert by_asset[asset] == {"detect_scenes": 1, "transcribe_audio": 1}

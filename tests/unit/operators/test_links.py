@@ -129,9 +129,17 @@ def test_a_retry_that_re_attaches_pushes_the_same_page(make: Any, run: Any) -> N
     assert run.xcom("job", BRIDGE_JOB_URL_XCOM_KEY) == first
 
 
-def test_a_transcript_written_to_object_storage_links_there(make: Any, run: Any) -> None:
+def test_a_transcript_written_to_object_storage_links_there(
+    make: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checked: list[object] = []  # no S3 here: the bucket check (tests/integration/object_storage) is recorded
+    monkeypatch.setattr(
+        "airflow_provider_mavi.operators.transcribe.check_output_location",
+        lambda location, *_: checked.append(location) or location,
+    )
     with pytest.raises(TaskDeferred):
         make(MaviTranscribeVideoOperator, output_path="s3://results/{{ ds }}/").execute(run.context("job"))
+    assert len(checked) == 1
     assert run.xcom("job", RESULTS_URL_XCOM_KEY).startswith(
         "https://s3.console.aws.amazon.com/s3/buckets/results"
     )
@@ -169,8 +177,16 @@ def test_a_download_links_to_its_destination(run: Any, monkeypatch: pytest.Monke
         raise Refused
 
     op.hook = type("H", (), {"download_asset": staticmethod(download)})()
+    checked: list[
+        object
+    ] = []  # no GCS here: the destination check (tests/integration/object_storage) is recorded
+    monkeypatch.setattr(
+        "airflow_provider_mavi.operators.download.check_output_location",
+        lambda location, *_: checked.append(location) or location,
+    )
     with pytest.raises(Refused):
         op.execute(run.context("dl"))
+    assert [str(location) for location in checked] == ["gs://bkt/frames/"]
     # pushed before the download: a failed try still links to where its files would be
     assert (
         run.xcom("dl", RESULTS_URL_XCOM_KEY) == "https://console.cloud.google.com/storage/browser/bkt/frames/"

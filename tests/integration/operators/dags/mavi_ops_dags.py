@@ -10,8 +10,11 @@ from airflow.sdk import DAG, Param
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_mavi.operators.mavi import (
+    MaviDetectScenesOperator,
     MaviDownloadAssetOperator,
     MaviExtractFramesOperator,
+    MaviSplitVideoOperator,
+    MaviTranscribeAudioOperator,
     MaviTranscribeVideoOperator,
     MaviUploadOperator,
 )
@@ -19,8 +22,8 @@ from airflow_provider_mavi.operators.mavi import (
 START = datetime(2026, 1, 1)
 
 
-class LostAfterSubmit(MaviExtractFramesOperator):
-    """Extract frames; on its first try the worker is 'lost' right after the submit (before any wait)."""
+class LoseFirstTry:
+    """On its first try the worker is 'lost' right after the submit (before any wait), when the run asks."""
 
     def execute(self, context: Any) -> Any:
         params = context["params"]
@@ -28,9 +31,17 @@ class LostAfterSubmit(MaviExtractFramesOperator):
             context = {key: value for key, value in context.items() if key != "task_state_store"}
         if params.get("lose_first_try") and context["ti"].try_number == 1:
             with contextlib.suppress(TaskDeferred):
-                super().execute(context)
+                super().execute(context)  # type: ignore[misc]
             raise RuntimeError("worker lost after the submit (staged by the test)")
-        return super().execute(context)
+        return super().execute(context)  # type: ignore[misc]
+
+
+class LostAfterSubmit(LoseFirstTry, MaviExtractFramesOperator):
+    """Extract frames, losing the first try after the submit."""
+
+
+class SplitLostAfterSubmit(LoseFirstTry, MaviSplitVideoOperator):
+    """Split, losing the first try after the submit."""
 
 
 with DAG(
@@ -77,3 +88,23 @@ for dag_id, callback_timeout in (("mavi_ops_extract", 600.0), ("mavi_ops_extract
             retries=1,
             retry_delay=timedelta(seconds=0),
         )
+
+
+with DAG(
+    "mavi_ops_split_expand",
+    schedule=None,
+    start_date=START,
+    catchup=False,
+    params={"video": Param("", type="string"), "lose_first_try": Param(False, type="boolean")},
+):
+    whole = MaviUploadOperator(task_id="upload", source="{{ params.video }}", poll_interval=0.5)
+    split = SplitLostAfterSubmit(
+        task_id="split",
+        asset_id=whole.output,
+        segment_seconds="{{ 2 }}",
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
+    # The split's return value is the list of segment ids: mapped over directly.
+    MaviDetectScenesOperator.partial(task_id="scenes", fps=10).expand(asset_id=split.output)
+    MaviTranscribeAudioOperator.partial(task_id="speech", speaker=True).expand(asset_id=split.output)
