@@ -1,13 +1,15 @@
-"""Extra links of the Mavi operators: the job's page in the bridge, and where the results were written.
+"""Extra links of the Mavi operators: the job's record in the bridge, and where the results were written.
 
 As in the dbt Cloud provider, an operator pushes each link's URL to XCom while it runs
 (``mavi_bridge_job_url``, ``mavi_results_url``) and the link reads it back: the buttons work after the
 fact, on any finished or failed try, without the connection or the bridge being asked again.
 
-- **Bridge job page**: ``<bridge>/ui/jobs/<job id>``, the job id as ONE escaped path segment. ``<bridge>``
+- **Bridge job record**: ``<bridge>/v1/jobs/<job id>`` (:data:`JOB_RECORD_PATH`), the job id as ONE escaped
+  path segment: the bridge's record of the job (kind, asset, state, submission time), there from the submit
+  on and behind the bridge's bearer token (401 without it). The human-readable page ``/ui/jobs/<job id>`` is
+  not served by the bridge yet; when it is, :data:`JOB_RECORD_PATH` is the one line to change. ``<bridge>``
   is the connection's ``bridge_public_url`` when set (the address people open, e.g. behind a proxy), else
-  its ``bridge_url``; user info, query and fragment are dropped, and the bearer token is never in it: the
-  page asks for its own login.
+  its ``bridge_url``; user info, query and fragment are dropped, and the bearer token is never in it.
 - **Results**: an ``http(s)://`` location as it is (without user info, query or fragment: a signed URL's
   signature is a secret); ``s3://bucket/key`` as the AWS console's S3 browser of that prefix;
   ``gs://bucket/key`` as the Google Cloud console's storage browser; a local (``file://``) path or any
@@ -29,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BRIDGE_JOB_URL_XCOM_KEY",
+    "JOB_RECORD_PATH",
     "RESULTS_URL_XCOM_KEY",
     "MaviBridgeJobLink",
     "MaviResultsLink",
@@ -42,13 +45,15 @@ __all__ = [
 BRIDGE_JOB_URL_XCOM_KEY = "mavi_bridge_job_url"
 #: XCom key of the browsable location of the task's results.
 RESULTS_URL_XCOM_KEY = "mavi_results_url"
+#: Where the bridge serves one job's record, under its base URL (the job id is appended).
+JOB_RECORD_PATH = "v1/jobs"
 
 _AWS_S3_CONSOLE = "https://s3.console.aws.amazon.com/s3/buckets/"
 _GCS_CONSOLE = "https://console.cloud.google.com/storage/browser/"
 
 
 def bridge_job_url(bridge_url: str, job_id: str) -> str:
-    """The bridge's page for one job: ``<bridge>/ui/jobs/<job id>``.
+    """The bridge's record of one job: ``<bridge>/v1/jobs/<job id>`` (:data:`JOB_RECORD_PATH`).
 
     :param bridge_url: the bridge's base URL (any credentials in it are dropped).
     :param job_id: the Mavi job id (one escaped path segment).
@@ -57,7 +62,7 @@ def bridge_job_url(bridge_url: str, job_id: str) -> str:
     base = public_url(bridge_url)
     if urlsplit(base).scheme not in {"http", "https"}:
         raise ValueError(f"the bridge URL must be http(s), got {base!r}")
-    return f"{base.rstrip('/')}/ui/jobs/{job_segment(job_id)}"
+    return f"{base.rstrip('/')}/{JOB_RECORD_PATH}/{job_segment(job_id)}"
 
 
 def results_url(location: object, *, directory: bool) -> str | None:
@@ -133,7 +138,7 @@ class _XComLink(BaseOperatorLink):
 
 
 class MaviBridgeJobLink(_XComLink):
-    """The bridge's page of the task's Mavi job: status, payload, deliveries, timings."""
+    """The bridge's record of the task's Mavi job (kind, asset, state, submission time)."""
 
     name = "Mavi job (bridge)"
     url_key = BRIDGE_JOB_URL_XCOM_KEY

@@ -156,7 +156,7 @@ def test_the_links_of_the_finished_tasks(lineage_run: dict, airflow_env: Any, se
     for task in ("extract_frames", "transcribe_video"):
         job_id = run.xcom[(task, -1)]["job_id"]
         assert links[task] == {
-            "Mavi job (bridge)": f"{services.bridge.url}/ui/jobs/{job_id}",
+            "Mavi job (bridge)": f"{services.bridge.url}/v1/jobs/{job_id}",
             "Mavi results": None,  # frames stay at Mavi; the transcript went to a local folder: no link
         }
     assert links["download_frames"] == {"Mavi results": None}  # a file:// destination has no link
@@ -164,13 +164,19 @@ def test_the_links_of_the_finished_tasks(lineage_run: dict, airflow_env: Any, se
     assert services.bridge.token not in done.stdout
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the bridge's /ui/jobs/{job_id} page is built in the bridge room (issue 13)"
-)
-def test_the_bridge_link_opens_for_the_token_holder_only(lineage_run: dict, services: Any) -> None:
+def test_the_bridge_links_open_for_the_token_holder_only(lineage_run: dict, services: Any) -> None:
+    """The job link (the bridge's record of the job) answers the token holder and refuses anyone else."""
     import httpx
 
-    job_id = lineage_run["run"].xcom[("extract_frames", -1)]["job_id"]
-    url = f"{services.bridge.url}/ui/jobs/{job_id}"
-    assert httpx.get(url, headers=services.bridge.headers, timeout=10).status_code == 200
-    assert httpx.get(url, timeout=10).status_code == 401
+    for task, kind in (("extract_frames", "extract_frames"), ("transcribe_video", "transcribe_video")):
+        job_id = lineage_run["run"].xcom[(task, -1)]["job_id"]
+        url = f"{services.bridge.url}/v1/jobs/{job_id}"  # what the link gave (the test above)
+        answer = httpx.get(url, headers=services.bridge.headers, timeout=10)
+        assert answer.status_code == 200
+        assert answer.json()["job_id"] == job_id
+        assert answer.json()["kind"] == kind
+        assert answer.json()["state"] == "delivered"
+        assert httpx.get(url, timeout=10).status_code == 401
+        wrong = {"Authorization": "Bearer " + "x" * len(services.bridge.token)}
+        assert httpx.get(url, headers=wrong, timeout=10).status_code == 401
+        assert services.bridge.token not in answer.text

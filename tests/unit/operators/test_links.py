@@ -57,10 +57,10 @@ def make(fake_bridge: Any) -> Any:
 
 def test_the_bridge_page_has_the_job_id_as_one_escaped_segment_and_no_credentials() -> None:
     url = bridge_job_url("https://airflow:s3cret-token@bridge.example.com:8443/mavi/", "a b?c#d%..")
-    assert url == "https://bridge.example.com:8443/mavi/ui/jobs/a%20b%3Fc%23d%25.."
+    assert url == "https://bridge.example.com:8443/mavi/v1/jobs/a%20b%3Fc%23d%25.."
     assert "s3cret" not in url
     assert "airflow@" not in url
-    assert bridge_job_url("http://bridge:8787", "5f0c") == "http://bridge:8787/ui/jobs/5f0c"
+    assert bridge_job_url("http://bridge:8787", "5f0c") == "http://bridge:8787/v1/jobs/5f0c"
 
 
 @pytest.mark.parametrize("job_id", ["", "..", ".", "a/b", "..\\x", "x" * 201, "a\nb", 7])
@@ -114,7 +114,7 @@ def test_a_job_pushes_its_bridge_page_before_it_defers(make: Any, run: Any, fake
     context = run.context("job")
     with pytest.raises(TaskDeferred):
         make().execute(context)
-    assert run.xcom("job", BRIDGE_JOB_URL_XCOM_KEY) == f"{fake_bridge.URL}/ui/jobs/job%201%3Fx"
+    assert run.xcom("job", BRIDGE_JOB_URL_XCOM_KEY) == f"{fake_bridge.URL}/v1/jobs/job%201%3Fx"
     assert run.xcom("job", RESULTS_URL_XCOM_KEY) == ""  # frames stay at Mavi: no results location
     assert fake_bridge.token not in json.dumps(list(run.xcoms.values()))
 
@@ -158,7 +158,7 @@ def test_the_public_url_of_the_connection_is_what_people_get(monkeypatch: pytest
     monkeypatch.setenv("AIRFLOW_CONN_MAVI_LINKS", json.dumps(conn))
     settings = MaviBridgeHook("mavi_links").get_settings()
     assert settings.url == "http://bridge:8787"  # what workers and triggers call
-    assert bridge_job_url(settings.pages_url, "j1") == "https://bridge.example.com/ui/jobs/j1"
+    assert bridge_job_url(settings.pages_url, "j1") == "https://bridge.example.com/v1/jobs/j1"
     assert "tok-unit" not in repr(settings)
     conn["extra"].pop("bridge_public_url")
     monkeypatch.setenv("AIRFLOW_CONN_MAVI_LINKS", json.dumps(conn))
