@@ -199,6 +199,6 @@ def check_each_fired_once(api: AirflowApi, must_include: set[str], timeout: floa
     say(
         f"{ON_CALLBACK_DAG}: fired once for each of {len(jobs)} frame extractions ({len(expected)} whose "
         f"callback came after its watcher started, {len(allowed)} in all), {len(runs)} run(s), every one "
-        f"succeeded; JPEGs unpacked per job: {sorted(counts.values())}; "
-        f"including {', '.join(sorted(must_include)) or 'none named'}"
+        f"succeeded; JPEGs unpacked per job: {sorted(counts.values())}"
+        + (f"; submitted outside Airflow: {', '.join(sorted(must_include))}" if must_include else "")
     )
