@@ -36,6 +36,7 @@ from airflow_provider_mavi.hooks.bridge_protocol import (
     public_url,
 )
 from airflow_provider_mavi.hooks.bridge_settings import BridgeSettings, aread_shared, bridge_settings
+from airflow_provider_mavi.hooks.bridge_stream import BridgeStreamMethods
 from airflow_provider_mavi.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -49,13 +50,15 @@ T = TypeVar("T")
 USER_AGENT = f"airflow-provider-mavi/{__version__}"
 
 
-class MaviBridgeHook(BaseHook):
+class MaviBridgeHook(BridgeStreamMethods, BaseHook):
     """Read Mavi's callbacks from the bridge, and record the jobs waiting for them.
 
     Build it from a ``mavi`` connection (``MaviBridgeHook("mavi_default")``: extras ``bridge_url`` and
     ``bridge_token``) or from the two values (``MaviBridgeHook.from_url(url, token)``). Async twins carry
     the prefix ``a`` (``aget_callback``, ``await_for_job``...); they share the running event loop's sockets
-    and batch long-polls with every other bridge hook of the loop.
+    and batch long-polls with every other bridge hook of the loop. The arrival-ordered list and its named
+    consumers (``list_page``, ``start_consumer``, ``advance_consumer``...) come from
+    :class:`~airflow_provider_mavi.hooks.bridge_stream.BridgeStreamMethods`.
 
     :param mavi_conn_id: the ``mavi`` connection.
     :param bridge_url: the bridge's base URL (with ``bridge_token``: no connection is read).

@@ -46,8 +46,9 @@ BRIDGE_WAIT_SECONDS = 55.0
 MAX_BATCH_IDS = 5000
 #: The bridge stores job ids of at most this many characters.
 MAX_JOB_ID_LENGTH = 200
-#: The bridge's own 404 bodies: nothing stored yet, or a job it never recorded (any other 404: a wrong URL).
-_MISSING = frozenset({"no callback for this job yet", "unknown job"})
+#: The bridge's own 404 bodies: nothing stored yet, a job it never recorded, a consumer it does not have
+#: (any other 404: a wrong URL).
+_MISSING = frozenset({"no callback for this job yet", "unknown job", "unknown consumer"})
 _BEARER = re.compile(r"(?i)\bbearer\s+\S+")
 
 

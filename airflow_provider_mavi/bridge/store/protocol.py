@@ -21,6 +21,7 @@ if TYPE_CHECKING:
         ReceivedCallback,
         SpendRow,
         StoredCallback,
+        StoredConsumer,
         StoredDelivery,
         StoredJob,
         WriteResult,
@@ -96,6 +97,13 @@ class CallbackStore(Protocol):
         Return every distinct body stored for a job, first first.
 
         :param job_id: Mavi's job id.
+        """
+
+    def job_kinds(self, job_ids: Sequence[str]) -> dict[str, str]:
+        """
+        Return the recorded ``kind`` of each of ``job_ids`` that has a job record (the others are left out).
+
+        :param job_ids: Mavi's job ids.
         """
 
     def watch(self, on_ids: Callable[[list[str]], None]) -> StoreWatch | None:
@@ -174,6 +182,32 @@ class CallbackStore(Protocol):
         Return how many jobs' callbacks were first received since ``since`` (every replica's).
 
         :param since: epoch seconds.
+        """
+
+    # -- consumers (event triggers' positions in the list) ------------------------------------------------
+
+    def get_consumer(self, name: str) -> StoredConsumer | None:
+        """
+        Return a consumer and its cursor, or ``None``.
+
+        :param name: the consumer's name.
+        """
+
+    def start_consumer(self, name: str, at_end: bool) -> StoredConsumer:
+        """
+        Return a consumer, creating it first when missing (at the list's end, or its start); an existing one
+        is returned unchanged.
+
+        :param name: the consumer's name.
+        :param at_end: create it after every callback the list can show so far.
+        """
+
+    def advance_consumer(self, name: str, cursor: int) -> StoredConsumer:
+        """
+        Move a consumer forward to ``cursor``, never back; a missing one is created there.
+
+        :param name: the consumer's name.
+        :param cursor: the list cursor of the last callback it has processed.
         """
 
     # -- retention --------------------------------------------------------------------------------------

@@ -93,6 +93,7 @@ class StoredCallback:
     :param received_at: epoch seconds of the first delivery.
     :param deliveries: every accepted POST for the job.
     :param payload: the body as Mavi sent it.
+    :param terminal: whether that body reports an outcome (see :func:`is_terminal`).
     """
 
     job_id: str
@@ -100,6 +101,7 @@ class StoredCallback:
     received_at: float
     deliveries: int
     payload: bytes
+    terminal: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The record of the HTTP contract: ``{job_id, received_at, deliveries, payload}``."""
@@ -241,6 +243,32 @@ class SpendRow:
     jobs: int
     priced: int
     cost_usd: float
+
+
+@dataclass(frozen=True)
+class StoredConsumer:
+    """
+    A named reader of the arrival-ordered list and the position it has processed (``/v1/consumers``).
+
+    :param name: the consumer's name (an event trigger's ``consumer``).
+    :param cursor: the list cursor of the last callback it has processed (0: none yet).
+    :param created_at: epoch seconds of its creation.
+    :param updated_at: epoch seconds of its last move.
+    """
+
+    name: str
+    cursor: int
+    created_at: float
+    updated_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        """``{name, cursor, created_at, updated_at}``: the cursor as a string (as the list's ``next``)."""
+        return {
+            "name": self.name,
+            "cursor": str(self.cursor),
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
+        }
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,9 @@ Tables (prefix ``mavi_bridge_``):
   first terminal delivery), and the count of every accepted POST for the job.
 - ``jobs``: jobs the operators recorded (``PUT /v1/jobs/{job_id}``), with their state, the Airflow task that
   submitted them, their deadline and, once the task knows it, their price.
+- ``consumers``: named readers of the arrival-ordered list and the cursor each has processed (event triggers,
+  ``/v1/consumers/{name}``). A new table needs no migration: ``create_all`` adds it, and an older bridge
+  neither reads nor writes it.
 
 A schema change: edit the table below, bump :data:`SCHEMA_VERSION` to ``N`` and add ``MIGRATIONS[N]``, a
 function that brings a version ``N - 1`` database to ``N`` (``ALTER TABLE ... ADD COLUMN``, a backfill). A
@@ -89,6 +92,19 @@ jobs_table = sa.Table(
     sa.Column("map_index", sa.Integer, nullable=True),
     sa.Column("deadline", sa.Float, nullable=True),
     sa.Column("cost_usd", sa.Float, nullable=True),
+)
+
+
+#: Longest consumer name (letters, digits and ``._~-``).
+CONSUMER_NAME_MAX = 200
+
+consumers_table = sa.Table(
+    "mavi_bridge_consumers",
+    metadata,
+    sa.Column("name", sa.String(CONSUMER_NAME_MAX), primary_key=True),
+    sa.Column("cursor", _ID, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
 )
 
 

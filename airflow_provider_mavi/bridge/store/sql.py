@@ -22,11 +22,13 @@ from airflow_provider_mavi.bridge.store.records import (
     ReceivedCallback,
     SpendRow,
     StoredCallback,
+    StoredConsumer,
     StoredDelivery,
     StoredJob,
 )
 from airflow_provider_mavi.bridge.store.schema import (
     callbacks_table,
+    consumers_table,
     deliveries_table,
     ensure_schema,
     jobs_table,
@@ -42,14 +44,16 @@ if TYPE_CHECKING:
 
 IN_CHUNK = 500
 
-_J, _C, _D = jobs_table, callbacks_table, deliveries_table
+_J, _C, _D, _K = jobs_table, callbacks_table, deliveries_table, consumers_table
 _JOB_SELECT = sa.select(_J, _C.c.seq.label("delivered")).select_from(
     _J.outerjoin(_C, _C.c.job_id == _J.c.job_id)
 )  # ``delivered`` derived from the callbacks table at read time: no race with the writer
 
 
 def _callback(row: Any) -> StoredCallback:
-    return StoredCallback(row.job_id, row.seq, row.received_at, row.deliveries, row.payload)
+    return StoredCallback(
+        row.job_id, row.seq, row.received_at, row.deliveries, row.payload, bool(row.terminal)
+    )
 
 
 _JOB_FIELDS = [f.name for f in dataclasses.fields(StoredJob) if f.name != "state"]
@@ -169,6 +173,77 @@ class SqlStore:
             )
             for r in rows
         ]
+
+    def job_kinds(self, job_ids: Sequence[str]) -> dict[str, str]:
+        """
+        Return the recorded kind of each of ``job_ids`` that has a job record (others are left out).
+
+        :param job_ids: Mavi's job ids.
+        """
+        kinds: dict[str, str] = {}
+        with self.read_engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(job_ids))):
+                query = sa.select(_J.c.job_id, _J.c.kind).where(_J.c.job_id.in_(chunk))
+                kinds.update({row.job_id: row.kind for row in conn.execute(query)})
+        return kinds
+
+    # -- consumers ---------------------------------------------------------------------------------------
+
+    def get_consumer(self, name: str) -> StoredConsumer | None:
+        """
+        Return a consumer and its cursor, or ``None``.
+
+        :param name: the consumer's name.
+        """
+        with self.read_engine.connect() as conn:
+            row = conn.execute(sa.select(_K).where(_K.c.name == name)).first()
+        return StoredConsumer(row.name, row.cursor, row.created_at, row.updated_at) if row else None
+
+    def start_consumer(self, name: str, at_end: bool) -> StoredConsumer:
+        """
+        Return a consumer, creating it first when missing: at the end of the list, or at its start.
+
+        An existing consumer is returned as it is (a restarted reader resumes where it was). The end is the
+        last callback the list can show (on PostgreSQL, settled ones only), so nothing is skipped.
+
+        :param name: the consumer's name.
+        :param at_end: create it after every callback stored so far (else before the first).
+        """
+        now = time.time()
+        with self.write_engine.begin() as conn:
+            cursor = 0
+            if at_end:
+                last = sa.select(sa.func.max(_C.c.seq))
+                if self.list_settle_seconds:
+                    last = last.where(_C.c.received_at <= now - self.list_settle_seconds)
+                cursor = int(conn.execute(last).scalar() or 0)
+            stmt = self._insert(_K).values(name=name, cursor=cursor, created_at=now, updated_at=now)
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=[_K.c.name]))
+            row = conn.execute(sa.select(_K).where(_K.c.name == name)).one()
+        return StoredConsumer(row.name, row.cursor, row.created_at, row.updated_at)
+
+    def advance_consumer(self, name: str, cursor: int) -> StoredConsumer:
+        """
+        Move a consumer forward to ``cursor`` (never back: a stale or repeated move changes nothing); a
+        missing consumer is created there.
+
+        :param name: the consumer's name.
+        :param cursor: the list cursor of the last callback it has processed.
+        """
+        now = time.time()
+        stmt = self._insert(_K).values(name=name, cursor=cursor, created_at=now, updated_at=now)
+        ahead = stmt.excluded.cursor > _K.c.cursor
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_K.c.name],
+            set_={
+                "cursor": sa.case((ahead, stmt.excluded.cursor), else_=_K.c.cursor),
+                "updated_at": sa.case((ahead, stmt.excluded.updated_at), else_=_K.c.updated_at),
+            },
+        )
+        with self.write_engine.begin() as conn:
+            conn.execute(stmt)
+            row = conn.execute(sa.select(_K).where(_K.c.name == name)).one()
+        return StoredConsumer(row.name, row.cursor, row.created_at, row.updated_at)
 
     # -- jobs --------------------------------------------------------------------------------------------
 

@@ -27,6 +27,8 @@ PUBLIC_MODULES = (
     "airflow_provider_mavi.media",
     "airflow_provider_mavi.contact_sheet",
     "airflow_provider_mavi.insights",
+    "airflow_provider_mavi.asset_uris",
+    "airflow_provider_mavi.callback_events",
 )
 
 
