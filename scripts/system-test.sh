@@ -3,9 +3,12 @@
 # PostgreSQL and Redis from Debian's packages on free loopback ports, Airflow with the CeleryExecutor as
 # separate processes (api-server, scheduler, dag-processor, triggerer, two Celery workers), the bridge on
 # PostgreSQL in its own database, and the emulator standing in for Mavi. It triggers the pipeline DAG through
-# Airflow's REST API and a two-day backfill, waits for them with a bound, checks the outputs and that each job
-# was submitted once; then kills the triggerer while a job waits for its callback and checks that a new
-# triggerer takes over without a job being submitted twice; prints the evidence that tasks ran on the Celery
+# Airflow's REST API and a two-day backfill, and submits a frame extraction outside Airflow (MaviHook in the
+# driver) while the event-driven mavi_on_callback watches the bridge from the triggerer; waits for them with a
+# bound, checks the outputs, that each job was submitted once and that each frame extraction started
+# mavi_on_callback once, which unpacked its frames; then kills the triggerer while a job waits for its
+# callback and checks that a new triggerer takes over (the job and the watcher) without a job being submitted
+# twice or a callback firing twice; prints the evidence that tasks ran on the Celery
 # workers and waited in the triggerer, checks that no secret reached a log, and stops everything it started,
 # also on failure.
 #
@@ -23,7 +26,7 @@ MODE=pipeline
 source scripts/system/stack.sh
 
 if [ "$MODE" = pipeline ]; then
-    for f in dags/mavi_video_pipeline.py dags/mavi_backfill_historical.py; do
+    for f in dags/mavi_video_pipeline.py dags/mavi_backfill_historical.py dags/mavi_on_callback.py; do
         [ -f "$f" ] || { echo "system-test: FAILED: $f is missing (try --smoke)" >&2; exit 1; }
     done
 fi
@@ -34,6 +37,8 @@ fi
 STACK_CONN_EXTRAS='{"max_requests_per_second": 1, "rate_limit_scope": "endpoint", "rate_limit_url": "{redis_url}"}'
 STACK_POOL_SLOTS=4
 stack_init system-test "$PWD/.system-test" "${SYSTEM_TEST_BUDGET:-1080}"
+# Where mavi_on_callback unpacks the frames of each callback that starts it (read by the DAG and the checks).
+export MAVI_ON_CALLBACK_OUTPUT="$RUN/data/output/on-callback"
 stack_start_stores
 if [ "$MODE" = pipeline ]; then
     stack_start_mavi

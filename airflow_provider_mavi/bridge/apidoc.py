@@ -3,10 +3,11 @@ The bridge's served OpenAPI document (``GET /openapi.json``): every route, param
 
 The handlers read raw requests (the intake for speed, the read API to answer ``400 {"detail"}`` in its own
 words rather than FastAPI's 422), so each route declares here what it takes and answers: the route decorators
-in ``app.py`` call :func:`route`, and :func:`document` finishes the document (the bearer token as a security
-scheme, the shared schemas, the callback inbox that the app serves before FastAPI's routing). The callback
-route is documented with a ``{secret}`` path parameter, never a real secret. The schemas say exactly what the
-checks of ``checks.py`` accept, so a fuzzer can tell a refusal from a bug
+of the ``routes_*.py`` modules call :func:`route`, and :func:`document` finishes the document (the bearer
+token as a security scheme, the shared schemas, the callback inbox that the app serves before FastAPI's
+routing; the HTML pages under ``/ui`` are left out). The callback route is documented with a ``{secret}`` path
+parameter, never a real secret. The schemas say exactly what the checks of ``checks.py`` and ``job_body.py``
+accept, so a fuzzer can tell a refusal from a bug
 (``tests/integration/bridge/test_schema_fuzz.py``, ``test_openapi.py``).
 """
 
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi.openapi.utils import get_openapi
 
 from airflow_provider_mavi.bridge.store.records import JOB_ABANDONED, JOB_DELIVERED, JOB_ID_MAX, JOB_WAITING
+from airflow_provider_mavi.bridge.store.schema import CONSUMER_NAME_MAX
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -97,17 +99,77 @@ RECORD_SCHEMA: Schema = {
     },
     "required": ["job_id", "received_at", "deliveries", "payload"],
 }
+LISTED_SCHEMA: Schema = {
+    "allOf": [
+        ref("Callback"),
+        {
+            "type": "object",
+            "properties": {
+                "cursor": {"type": "string", "pattern": "^[0-9]+$", "description": "this record's cursor"},
+                "kind": {
+                    "type": ["string", "null"],
+                    "description": "the kind of the job the bridge has a record of, else null",
+                },
+                "terminal": {"type": "boolean", "description": "false for a progress body"},
+            },
+            "required": ["cursor", "kind", "terminal"],
+        },
+    ],
+    "description": "A stored callback in the arrival-ordered list",
+}
+_OPTIONAL_TEXT: Schema = {"type": ["string", "null"]}
 JOB_SCHEMA: Schema = {
     "type": "object",
     "properties": {
         "job_id": {"type": "string"},
         "kind": {"type": "string"},
         "asset_id": {"type": "string"},
-        "key": {"type": ["string", "null"]},
+        "key": _OPTIONAL_TEXT,
         "state": {"enum": [JOB_WAITING, JOB_DELIVERED, JOB_ABANDONED]},
         "submitted_at": {"type": "string", "format": "date-time"},
+        "dag_id": _OPTIONAL_TEXT,
+        "run_id": _OPTIONAL_TEXT,
+        "task_id": {"type": ["string", "null"], "description": "the Airflow task (not Mavi's)"},
+        "map_index": {"type": ["integer", "null"]},
+        "deadline": {"type": ["string", "null"], "format": "date-time"},
+        "cost_usd": {"type": ["number", "null"], "description": "its price once its task recorded it"},
     },
-    "required": ["job_id", "kind", "asset_id", "key", "state", "submitted_at"],
+    "required": [
+        "job_id",
+        "kind",
+        "asset_id",
+        "key",
+        "state",
+        "submitted_at",
+        "dag_id",
+        "run_id",
+        "task_id",
+        "map_index",
+        "deadline",
+        "cost_usd",
+    ],
+}
+#: A list cursor in a body: digits (a string, as the list gives it), 0 to 2^63-1.
+CURSOR_TEXT: Schema = {
+    "type": "string",
+    "pattern": "^[0-9]{1,19}$",
+    "description": "a list cursor (`next` or a record's `cursor`): digits, 0 to 2^63-1",
+}
+CONSUMER_SCHEMA: Schema = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "cursor": {"type": "string", "pattern": "^[0-9]+$", "description": "the last callback it processed"},
+        "created_at": {"type": "string", "format": "date-time"},
+        "updated_at": {"type": "string", "format": "date-time"},
+    },
+    "required": ["name", "cursor", "created_at", "updated_at"],
+}
+#: A consumer name (``checks.CONSUMER_NAME``).
+CONSUMER_NAME: Schema = {
+    "type": "string",
+    "pattern": rf"^[A-Za-z0-9_~-][A-Za-z0-9._~-]{{0,{CONSUMER_NAME_MAX - 1}}}$",
+    "description": f"1 to {CONSUMER_NAME_MAX} letters, digits and `._~-`, not starting with `.`",
 }
 ACK_SCHEMA: Schema = {
     "type": "object",
@@ -118,7 +180,14 @@ ACK_SCHEMA: Schema = {
     },
     "required": ["job_id", "deliveries", "duplicate"],
 }
-SCHEMAS = {"Error": ERROR_SCHEMA, "Callback": RECORD_SCHEMA, "Job": JOB_SCHEMA, "Acknowledgement": ACK_SCHEMA}
+SCHEMAS = {
+    "Error": ERROR_SCHEMA,
+    "Callback": RECORD_SCHEMA,
+    "ListedCallback": LISTED_SCHEMA,
+    "Job": JOB_SCHEMA,
+    "Consumer": CONSUMER_SCHEMA,
+    "Acknowledgement": ACK_SCHEMA,
+}
 
 _WHY: dict[int, str] = {
     400: "invalid input; `detail` says which value and why",

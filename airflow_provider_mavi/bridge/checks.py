@@ -15,9 +15,13 @@ import unicodedata
 from typing import Any
 
 from airflow_provider_mavi.bridge.store.records import JOB_ID_MAX
+from airflow_provider_mavi.bridge.store.schema import CONSUMER_NAME_MAX
 
 #: The largest list cursor: the ``seq`` column is a signed 64-bit integer on every store.
 CURSOR_MAX = 2**63 - 1
+#: A consumer name: letters, digits and ``._~-``, not starting with ``.`` (never ``.`` or ``..`` in a URL).
+CONSUMER_NAME = re.compile(rf"[A-Za-z0-9_~-][A-Za-z0-9._~-]{{0,{CONSUMER_NAME_MAX - 1}}}")
+_CURSOR = re.compile(r"[0-9]{1,19}")
 #: Characters no job id may hold besides control characters and lone surrogates.
 _SEPARATORS = "/\\"
 _INTEGER = re.compile(r"[+-]?[0-9]{1,25}")
@@ -122,3 +126,28 @@ def parse_integer(raw: str | None, name: str, default: int, low: int, high: int)
     if not low <= value <= high:
         raise InvalidInput(message)
     return value
+
+
+def check_consumer_name(value: str) -> str:
+    """
+    Return a consumer name when it follows the rule of :data:`CONSUMER_NAME`.
+
+    :param value: the name, from the path.
+    """
+    if CONSUMER_NAME.fullmatch(value) is None:
+        raise InvalidInput(
+            f"a consumer name is 1 to {CONSUMER_NAME_MAX} letters, digits and ._~- (not starting with '.')"
+        )
+    return value
+
+
+def parse_cursor(raw: object) -> int:
+    """
+    Return a list cursor given as a string of digits (as the list's ``next`` and ``cursor``), 0 to
+    :data:`CURSOR_MAX`.
+
+    :param raw: the body's ``cursor`` value.
+    """
+    if not isinstance(raw, str) or _CURSOR.fullmatch(raw) is None or int(raw) > CURSOR_MAX:
+        raise InvalidInput(f'the body must be {{"cursor": "<the list cursor, digits>"}} (0 to {CURSOR_MAX})')
+    return int(raw)

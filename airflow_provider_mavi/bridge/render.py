@@ -57,16 +57,17 @@ class RecordRenderer:
         self.unreadable = unreadable
         self._logged: set[str] = set()
 
-    def record(self, record: StoredCallback) -> bytes:
+    def record(self, record: StoredCallback, extra: dict[str, Any] | None = None) -> bytes:
         """
         The record's JSON ``{job_id, received_at, deliveries, payload}``, escaped if it cannot be served.
 
         :param record: a stored callback.
+        :param extra: more fields of the answer (the list's ``cursor``, ``kind``, ``terminal``).
         """
         try:
-            return dumps(record.to_json())
+            return dumps({**record.to_json(), **(extra or {})})
         except (ValueError, RecursionError) as err:  # UnicodeError is a ValueError
-            return self._escaped(record, err)
+            return self._escaped(record, err, extra or {})
 
     def records(self, records: Iterable[StoredCallback]) -> bytes:
         """
@@ -76,7 +77,24 @@ class RecordRenderer:
         """
         return b"[" + b",".join(self.record(r) for r in records) + b"]"
 
-    def _escaped(self, record: StoredCallback, err: BaseException) -> bytes:
+    def listed(self, records: Iterable[StoredCallback], kinds: dict[str, str]) -> bytes:
+        """
+        A JSON array of records of the arrival-ordered list, each with its ``cursor``, its job's ``kind``
+        (null when the bridge has no record of the job) and ``terminal``.
+
+        :param records: stored callbacks.
+        :param kinds: the recorded kind of each job that has one.
+        """
+        return (
+            b"["
+            + b",".join(
+                self.record(r, {"cursor": str(r.seq), "kind": kinds.get(r.job_id), "terminal": r.terminal})
+                for r in records
+            )
+            + b"]"
+        )
+
+    def _escaped(self, record: StoredCallback, err: BaseException, extra: dict[str, Any]) -> bytes:
         reason = f"the stored body is not strict JSON ({type(err).__name__}: {str(err)[:120]})"
         self.unreadable.inc()
         if record.job_id not in self._logged:
@@ -97,6 +115,7 @@ class RecordRenderer:
                     "reason": reason,
                     "body": bytes(record.payload).decode("utf-8", errors="backslashreplace"),
                 },
+                **extra,
             },
             separators=(",", ":"),
         ).encode("ascii")

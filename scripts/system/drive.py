@@ -7,9 +7,12 @@ Subcommands:
 - ``set-webhook``: register the bridge's callback URL with the emulator (the Mavi console's job).
 - ``smoke``: trigger the ``system_smoke`` DAG through Airflow's REST API and wait for it.
 - ``pipeline``: trigger the pipeline DAG through the REST API and a two-day backfill through
-  ``airflow backfill create``, wait for every run, then check the outputs and the emulator's job counts.
+  ``airflow backfill create``, and submit a frame extraction outside Airflow with ``MaviHook``; wait for
+  every run, then check the outputs, the emulator's job counts, and that ``mavi_on_callback`` ran once for
+  each frame extraction (``on_callback.py``).
 - ``crash-start STATE`` / ``crash-finish STATE TASK_LOGS``: a run whose callbacks are late, around a killed
-  triggerer (the shell kills it and starts another in between).
+  triggerer (the shell kills it and starts another in between); ``mavi_on_callback`` fired once for each
+  frame extraction, the crash run's included.
 - ``evidence LOGS TASK_LOGS``: print what the Celery worker ran and what the triggerer waited for.
 - ``bench-episode``: one measured backfill for ``bench/bench_backfill.py`` (see ``bench_episode.py``).
 
@@ -17,7 +20,8 @@ Settings come from the environment (never from the command line, so no secret sh
 ``SYSTEM_API_URL``, ``SYSTEM_ADMIN_USER``, ``SYSTEM_ADMIN_PASSWORD``, ``SYSTEM_DATA``,
 ``SYSTEM_EMULATOR_ADMIN``, ``SYSTEM_MAVI_KEY``, ``SYSTEM_WEBHOOK_URL``, ``SYSTEM_BRIDGE_URL``,
 ``SYSTEM_BRIDGE_TOKEN``, ``SYSTEM_SESSIONS``, ``SYSTEM_LABEL`` (the prefix of progress lines),
-``SYSTEM_RUN_TIMEOUT`` (seconds to wait for the DAG runs).
+``SYSTEM_RUN_TIMEOUT`` (seconds to wait for the DAG runs), ``MAVI_ON_CALLBACK_OUTPUT`` (where
+``mavi_on_callback`` writes), ``AIRFLOW_CONN_MAVI_DEFAULT`` (the outside script's connection).
 """
 
 from __future__ import annotations
@@ -41,6 +45,13 @@ from checks import (
 )
 from crash import PIPELINE_DAG, crash_finish, crash_start
 from evidence import evidence
+from on_callback import (
+    ON_CALLBACK_DAG,
+    check_each_fired_once,
+    submit_outside_airflow,
+    unpause_on_callback,
+    wait_for_watcher,
+)
 
 SMOKE_DAG = "system_smoke"
 
@@ -60,36 +71,40 @@ def run_smoke(timeout: float) -> None:
     api.report_hosts(wanted)
 
 
-def make_videos(data: Path, days: list[str]) -> tuple[Path, list[Path]]:
-    """Write the real sample videos the runs read: one for the pipeline, one per backfill day.
+def make_videos(data: Path, days: list[str]) -> tuple[Path, list[Path], Path]:
+    """Write the real sample videos the runs read: one for the pipeline, one per backfill day, and one a
+    script outside Airflow submits.
 
     :param data: the data directory.
     :param days: the backfill's days (``YYYY-MM-DD``).
-    :return: the pipeline's video and the backfill's videos.
+    :return: the pipeline's video, the backfill's videos and the outside script's video.
     """
     bindir = Path(sys.executable).parent
     single = data / "incoming" / "clip.mp4"
     daily = [data / "historical" / day / f"clip-{day}.mp4" for day in days]
-    for path in [single, *daily]:
+    outside = data / "outside" / "clip.mp4"
+    for path in [single, *daily, outside]:
         path.parent.mkdir(parents=True, exist_ok=True)
         subprocess.run(
             [str(bindir / "mavi-emulator"), "sample-video", str(path), "--seconds", "4"],
             check=True,
             capture_output=True,
         )
-    return single, daily
+    return single, daily, outside
 
 
 def run_pipeline(timeout: float) -> None:
-    """Trigger the pipeline through the REST API and a two-day backfill; wait; check.
+    """Trigger the pipeline through the REST API and a two-day backfill, and submit one frame extraction
+    outside Airflow while ``mavi_on_callback`` watches the callbacks; wait; check.
 
     :param timeout: seconds to wait for the runs.
     """
     data = Path(os.environ["SYSTEM_DATA"])
     days = backfill_dates(2)
-    video, daily = make_videos(data, days)
     api = api_from_env()
-    api.wait_for_dags([PIPELINE_DAG, BACKFILL_DAG], timeout=240)
+    api.wait_for_dags([PIPELINE_DAG, BACKFILL_DAG, ON_CALLBACK_DAG], timeout=240)
+    unpause_on_callback(api)  # its watcher starts once the DAG is parsed again, while the runs go on
+    video, daily, outside_video = make_videos(data, days)
 
     output = data / "output" / "pipeline"
     api.unpause(PIPELINE_DAG)
@@ -103,6 +118,8 @@ def run_pipeline(timeout: float) -> None:
     backfill_runs = create_backfill(
         api, days, {"root": str(data / "historical"), "output": str(backfill_output)}
     )
+    wait_for_watcher(timeout=180)
+    outside_job = submit_outside_airflow(outside_video)
     wanted = {PIPELINE_DAG: [run_id], BACKFILL_DAG: backfill_runs}
     api.wait_for_runs(wanted, timeout)
     say(f"the three runs finished {time.monotonic() - triggered_at:.0f}s after the pipeline was triggered")
@@ -112,6 +129,7 @@ def run_pipeline(timeout: float) -> None:
     check_jobs_once(expected_assets=1 + len(daily))
     check_no_rejections()
     check_bridge_stored_each_callback_once()
+    check_each_fired_once(api, {outside_job}, timeout=240)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -164,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
             crash_start(args.state_file, timeout=120)
         elif args.command == "crash-finish":
             crash_finish(args.state_file, run_timeout, args.task_logs)
+            # the crash run's frame extraction too, whose callback came around the dead triggerer
+            check_each_fired_once(api_from_env(), set(), timeout=240)
         elif args.command == "smoke":
             run_smoke(run_timeout)
         elif args.command == "bench-episode":

@@ -22,11 +22,15 @@ OPERATIONS: dict[tuple[str, str], tuple[set[str], bool, set[str]]] = {
     ("post", "/callbacks/{secret}"): (set(), True, {"400", "403", "404", "413"}),
     ("get", "/v1/callbacks/{job_id}"): ({"wait"}, False, {"400", "401", "404"}),
     ("post", "/v1/callbacks/wait"): (set(), True, {"400", "401", "413"}),
-    ("get", "/v1/callbacks"): ({"after", "limit"}, False, {"400", "401"}),
+    ("get", "/v1/callbacks"): ({"after", "limit", "wait"}, False, {"400", "401"}),
+    ("get", "/v1/consumers/{name}"): (set(), False, {"400", "401", "404"}),
+    ("post", "/v1/consumers/{name}"): (set(), True, {"400", "401", "413"}),
+    ("put", "/v1/consumers/{name}"): (set(), True, {"400", "401", "413"}),
     ("put", "/v1/jobs/{job_id}"): (set(), True, {"400", "401", "413"}),
     ("get", "/v1/jobs/{job_id}"): (set(), False, {"400", "401", "404"}),
     ("get", "/v1/jobs"): ({"key"}, False, {"400", "401"}),
     ("post", "/v1/jobs/{job_id}/abandon"): (set(), False, {"400", "401", "404"}),
+    ("post", "/v1/jobs/{job_id}/cost"): (set(), True, {"400", "401", "404", "413"}),
     ("get", "/healthz"): (set(), False, set()),
     ("get", "/metrics"): (set(), False, set()),
 }
@@ -86,6 +90,21 @@ def test_every_route_is_documented_with_its_parameters_bodies_and_answers(served
     listing = {p["name"]: p["schema"] for p in doc["paths"]["/v1/callbacks"]["get"]["parameters"]}
     assert listing["after"] == {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "default": 0}
     assert listing["limit"] == {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}
+    assert listing["wait"]["minimum"] == 0
+    name = doc["paths"]["/v1/consumers/{name}"]["get"]["parameters"][0]["schema"]
+    assert name["pattern"] == "^[A-Za-z0-9_~-][A-Za-z0-9._~-]{0,199}$"
+    put_job = doc["paths"]["/v1/jobs/{job_id}"]["put"]["requestBody"]["content"]["application/json"]["schema"]
+    assert {"dag_id", "run_id", "task_id", "map_index", "deadline"} <= set(put_job["properties"])
+    assert not [path for path in doc["paths"] if path.startswith("/ui")]  # HTML pages, not the API
+
+
+def test_the_pages_are_left_out_of_the_document_but_still_refuse_anonymous_requests(served) -> None:
+    bridge, doc = served
+    assert "/ui/" not in doc["paths"]
+    anonymous = httpx.get(f"{bridge.url}/ui/", follow_redirects=False)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"].startswith("text/html")
+    assert httpx.get(f"{bridge.url}/ui/", headers=bridge.headers).status_code == 200
 
 
 def _resolved(doc: dict[str, Any], schema: Any) -> Any:
@@ -132,6 +151,18 @@ def test_real_answers_conform(served) -> None:
     call("GET", "/v1/callbacks", "/v1/callbacks?after=0&limit=5", headers=auth)
     call("GET", "/v1/callbacks", "/v1/callbacks?after=-1", headers=auth)
     call("GET", "/v1/callbacks", "/v1/callbacks", headers={"Authorization": "Bearer wrong"})
+    call("GET", "/v1/callbacks", "/v1/callbacks?after=999999&wait=0.1", headers=auth)  # empty after the wait
+    call("GET", "/v1/callbacks", "/v1/callbacks?wait=-1", headers=auth)
+    consumer = "/v1/consumers/{name}"
+    call("GET", consumer, "/v1/consumers/oa-none", headers=auth)
+    call("GET", consumer, "/v1/consumers/.hidden", headers=auth)
+    call("POST", consumer, "/v1/consumers/oa-c", headers=auth, json={"start": "earliest"})
+    call("POST", consumer, "/v1/consumers/oa-c", headers=auth, json={"start": "now"})
+    call("POST", consumer, "/v1/consumers/oa-c", headers=auth, content=b"{" * (9 * 2**20))
+    call("GET", consumer, "/v1/consumers/oa-c", headers=auth)
+    call("PUT", consumer, "/v1/consumers/oa-c", headers=auth, json={"cursor": "1"})
+    call("PUT", consumer, "/v1/consumers/oa-c", headers=auth, json={"cursor": str(2**63)})
+    call("PUT", consumer, "/v1/consumers/oa-c", headers=auth, content=b" " * (9 * 2**20))
     jobs = "/v1/jobs/{job_id}"
     call(
         "PUT",
@@ -150,10 +181,31 @@ def test_real_answers_conform(served) -> None:
     call("POST", "/v1/jobs/{job_id}/abandon", "/v1/jobs/oa-1/abandon", headers=auth)
     call("POST", "/v1/jobs/{job_id}/abandon", "/v1/jobs/none/abandon", headers=auth)
     call("POST", "/v1/jobs/{job_id}/abandon", f"/v1/jobs/{'x' * 201}/abandon", headers=auth)
+    cost = "/v1/jobs/{job_id}/cost"
+    call("POST", cost, "/v1/jobs/oa-1/cost", headers=auth, json={"cost_usd": 0.25})
+    call("POST", cost, "/v1/jobs/none/cost", headers=auth, json={"cost_usd": 0.25})
+    call("POST", cost, "/v1/jobs/oa-1/cost", headers=auth, json={"cost_usd": -1})
+    call("POST", cost, "/v1/jobs/oa-1/cost", headers=auth, content=b" " * (9 * 2**20))
+    call(
+        "PUT",
+        jobs,
+        "/v1/jobs/oa-3",
+        headers=auth,
+        json={
+            "kind": "k",
+            "asset_id": "a",
+            "dag_id": "d",
+            "run_id": "r",
+            "task_id": "t",
+            "map_index": 0,
+            "deadline": 2e9,
+        },
+    )
     call("GET", one, "/v1/callbacks/%01", headers=auth)
     for method, template in OPERATIONS:
         if template.startswith("/v1/"):  # no token: 401
-            call(method.upper(), template, template.replace("{job_id}", "oa-1"), json={"job_ids": ["oa-1"]})
+            url = template.replace("{job_id}", "oa-1").replace("{name}", "oa-c")
+            call(method.upper(), template, url, json={"job_ids": ["oa-1"]})
     call("GET", "/healthz", "/healthz")
     call("GET", "/metrics", "/metrics")
     seen: set[tuple[str, str, str]] = set()

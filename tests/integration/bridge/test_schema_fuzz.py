@@ -84,7 +84,7 @@ def test_every_v1_operation_refuses_a_missing_or_wrong_token(
     fuzzed: BridgeServer, method: str, path: str
 ) -> None:
     assert path.startswith("/v1/")
-    url = fuzzed.url + path.replace("{job_id}", "token-check")
+    url = fuzzed.url + path.replace("{job_id}", "token-check").replace("{name}", "token-check")
     client = httpx.Client()  # one connection for the eight requests
     for headers in (
         {},
@@ -99,6 +99,9 @@ def test_every_v1_operation_refuses_a_missing_or_wrong_token(
         assert answer.status_code == 401, (headers, answer.text)
         assert answer.json() == {"detail": "missing or wrong bearer token"}
         assert answer.headers["www-authenticate"] == "Bearer"
-    job = client.get(f"{fuzzed.url}/v1/jobs/token-check", headers={"Authorization": f"Bearer {TOKEN}"})
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    job = client.get(f"{fuzzed.url}/v1/jobs/token-check", headers=auth)
+    consumer = client.get(f"{fuzzed.url}/v1/consumers/token-check", headers=auth)
     client.close()
     assert job.status_code == 404  # nothing was recorded by the refused requests
+    assert consumer.status_code == 404

@@ -158,7 +158,7 @@ def test_job_ids_are_checked(job: str) -> None:
 
 
 def test_wait_is_capped_and_checked() -> None:
-    from airflow_provider_mavi.bridge.app import _parse_wait
+    from airflow_provider_mavi.bridge.checks import parse_wait as _parse_wait
 
     assert _parse_wait(None, 60) == 0
     assert _parse_wait("2.5", 60) == 2.5
