@@ -147,6 +147,13 @@ def test_a_hostile_payload_and_job_id_are_escaped_everywhere(bridge: BridgeServe
     assert "&lt;b&gt;kind&lt;/b&gt;" in text
 
 
+@pytest.mark.parametrize("odd", ["%00", "a%00b", "%01", "%C3%28", "a%5Cb", "x" * 201])
+def test_the_job_page_of_an_id_no_job_can_have_is_a_404_page(bridge: BridgeServer, odd: str) -> None:
+    answer = httpx.get(f"{bridge.url}/ui/jobs/{odd}", headers=bridge.headers)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+
+
 def test_the_mavi_page_over_http(bridge: BridgeServer) -> None:
     waiting, stray = job_id(), job_id()
     httpx.put(
