@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from airflow_provider_mavi.compat import NEVER_EXPIRE
 from airflow_provider_mavi.exceptions import MaviBridgeError
-from airflow_provider_mavi.operators.base import NEVER_EXPIRE
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
