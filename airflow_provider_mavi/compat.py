@@ -14,6 +14,10 @@ What moved (the first version of the new home in brackets):
   SDK's configuration.
 - ``DagBag``: ``airflow.models.dagbag`` -> ``airflow.dag_processing.dagbag`` [3.2]; core only, for tests and
   tools (:func:`dag_bag_class`), never imported when a task runs.
+- ``ObjectStoragePath`` is a ``pathlib.Path`` subclass on 3.1 (universal-pathlib < 0.3), not from 3.2
+  (>= 0.3.8): on 3.1 ``os.fspath()`` of a local one is its ``file://`` URL, and ``isinstance(x, Path)``
+  does not tell a plain local path. :func:`is_plain_path` does, on every version. Its connection id is the
+  ``conn_id`` attribute from 3.2, only ``storage_options["conn_id"]`` on 3.1: :func:`storage_conn_id`.
 - ``NEVER_EXPIRE`` and the ``task_state_store`` context entry are new [3.3]. Before, there is no store:
   :data:`HAS_TASK_STATE_STORE` is False, ``context.get("task_state_store")`` is None, and the operators fall
   back to the bridge's job record (``operators/ledger.py``) so a retry still never pays twice.
@@ -21,7 +25,11 @@ What moved (the first version of the new home in brackets):
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import ObjectStoragePath
+from typing_extensions import TypeIs
 
 if TYPE_CHECKING:
     from datetime import timedelta
@@ -63,7 +71,26 @@ __all__ = [
     "TaskDeferred",
     "conf",
     "dag_bag_class",
+    "is_plain_path",
+    "storage_conn_id",
 ]
+
+
+def is_plain_path(location: object) -> TypeIs[Path]:
+    """Tell a local ``pathlib.Path`` from an ``ObjectStoragePath`` (a ``Path`` subclass on Airflow 3.1).
+
+    :param location: what the caller holds.
+    """
+    return isinstance(location, Path) and not isinstance(location, ObjectStoragePath)
+
+
+def storage_conn_id(path: ObjectStoragePath) -> str | None:
+    """Return the Airflow connection an ``ObjectStoragePath`` uses (``s3://conn_id@bucket/...``), or None.
+
+    :param path: the path.
+    """
+    conn_id = getattr(path, "conn_id", None) or path.storage_options.get("conn_id")
+    return str(conn_id) if conn_id else None
 
 
 def dag_bag_class() -> type[Any]:
