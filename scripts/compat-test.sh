@@ -12,7 +12,9 @@
 # Version-dependent imports live in airflow_provider_mavi/compat.py; a test that needs a newer Airflow
 # skips with the reason (pytest -rs prints it).
 #
-#   COMPAT_AIRFLOW_VERSION=3.2.2 scripts/compat-test.sh     another version, in its own venv
+#   COMPAT_AIRFLOW_VERSION=3.2.2 scripts/compat-test.sh     another version, in its own venv (3.2.2: the
+#                                                           unit tests and the DagBag pass; its DAG run fails
+#                                                           inside Airflow with pip's newest FastAPI/Cadwyn)
 #   COMPAT_VENV=/tmp/af31 scripts/compat-test.sh            another venv location
 #   scripts/compat-test.sh -k dagbag                        extra arguments go to pytest
 set -euo pipefail
