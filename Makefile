@@ -12,13 +12,14 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,emulator]'
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,emulator]'
 	touch $@
 
 system-deps:
 	bash scripts/system-deps.sh
 
-## Runs the whole test suite: unit, integration (emulator, bridge, PostgreSQL over loopback) and e2e DAG runs.
+## Runs the whole test suite: unit, integration (emulator, bridge, PostgreSQL over loopback), e2e DAG runs and
+## the browser tests (headless Debian Chromium against a real airflow api-server).
 test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -18,6 +18,9 @@ What moved (the first version of the new home in brackets):
   (>= 0.3.8): on 3.1 ``os.fspath()`` of a local one is its ``file://`` URL, and ``isinstance(x, Path)``
   does not tell a plain local path. :func:`is_plain_path` does, on every version. Its connection id is the
   ``conn_id`` attribute from 3.2, only ``storage_options["conn_id"]`` on 3.1: :func:`storage_conn_id`.
+- ``airflow.triggers.shared_stream`` (a trigger's shared stream with an ack channel) is new [3.3]:
+  :data:`HAS_SHARED_STREAMS`; before, ``SharedStreamProducer`` is ``object`` and an event trigger runs its own
+  ``run()`` (``triggers/events.py``).
 - ``NEVER_EXPIRE`` and the ``task_state_store`` context entry are new [3.3]. Before, there is no store:
   :data:`HAS_TASK_STATE_STORE` is False, ``context.get("task_state_store")`` is None, and the operators fall
   back to the bridge's job record (``operators/ledger.py``) so a retry still never pays twice.
@@ -37,6 +40,9 @@ if TYPE_CHECKING:
     from airflow.sdk import CronDataIntervalTimetable
     from airflow.sdk.configuration import conf
     from airflow.sdk.exceptions import TaskDeferred
+    from airflow.triggers.shared_stream import SharedStreamProducer
+
+    HAS_SHARED_STREAMS: bool
 else:
     try:  # Airflow >= 3.2
         from airflow.sdk import CronDataIntervalTimetable
@@ -53,6 +59,14 @@ else:
     except ImportError:  # Airflow 3.1
         from airflow.configuration import conf
 
+    try:  # Airflow >= 3.3
+        from airflow.triggers.shared_stream import SharedStreamProducer
+
+        HAS_SHARED_STREAMS = True
+    except ImportError:  # Airflow 3.1 and 3.2: event triggers run their own run()
+        SharedStreamProducer = object
+        HAS_SHARED_STREAMS = False
+
 #: The retention that keeps a task state store value for the life of the task instance (None before 3.3,
 #: where nothing calls the store).
 NEVER_EXPIRE: timedelta | None = None
@@ -65,9 +79,11 @@ else:
     HAS_TASK_STATE_STORE = True
 
 __all__ = [
+    "HAS_SHARED_STREAMS",
     "HAS_TASK_STATE_STORE",
     "NEVER_EXPIRE",
     "CronDataIntervalTimetable",
+    "SharedStreamProducer",
     "TaskDeferred",
     "conf",
     "dag_bag_class",

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowException
+
 CONSOLE_WEBHOOKS_URL = "https://api-platform.memories.ai/webhooks"
 
 
@@ -165,11 +167,6 @@ class MaviBridgeAuthError(MaviBridgeError):
 # ---------------------------------------------------------------------------------------- operators
 # Task failures (AirflowExceptions), raised by the operators and sensors, mostly through
 # events.raise_for_event once a wait has ended.
-#
-# Airflow is imported here, below every class above, on purpose: the first import of Airflow in a process
-# reads the providers' metadata, and this provider's (get_provider_info -> api) imports the classes above
-# from this very module. Imported at the top, a program whose first import is this module would fail.
-from airflow.sdk.exceptions import AirflowException  # noqa: E402
 
 
 class MaviOperatorError(AirflowException):

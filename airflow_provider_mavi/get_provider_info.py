@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_mavi import __version__
-from airflow_provider_mavi.endpoints import DEFAULT_BASE_URL
+from airflow_provider_mavi.defaults import DEFAULT_BASE_URL
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -31,8 +31,28 @@ def get_provider_info() -> dict[str, Any]:
         "operators": [
             {"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.operators.mavi"]}
         ],
-        "triggers": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.triggers.mavi"]}],
+        "triggers": [
+            {
+                "integration-name": "Mavi",
+                "python-modules": [
+                    "airflow_provider_mavi.triggers.mavi",
+                    "airflow_provider_mavi.triggers.events",
+                ],
+            }
+        ],
         "sensors": [{"integration-name": "Mavi", "python-modules": ["airflow_provider_mavi.sensors.mavi"]}],
+        "extra-links": [
+            "airflow_provider_mavi.operators.links.MaviBridgeJobLink",
+            "airflow_provider_mavi.operators.links.MaviResultsLink",
+        ],
+        "asset-uris": [
+            {
+                "schemes": ["mavi"],
+                "handler": "airflow_provider_mavi.asset_uris.sanitize_uri",
+                "factory": "airflow_provider_mavi.asset_uris.create_asset",
+                "to_openlineage_converter": "airflow_provider_mavi.asset_uris.convert_asset_to_openlineage",
+            }
+        ],
         "connection-types": [
             {
                 "connection-type": "mavi",
@@ -54,6 +74,12 @@ def get_provider_info() -> dict[str, Any]:
                         "description": "Bearer token of the bridge's read API (MAVI_BRIDGE_API_TOKEN).",
                         "schema": {"type": ["string", "null"], "format": "password"},
                         "sensitive": True,
+                    },
+                    "bridge_public_url": {
+                        "label": "Bridge public URL",
+                        "description": "Where people open the bridge's pages (the tasks' 'Mavi job' links), "
+                        "when it differs from Bridge URL; empty: Bridge URL.",
+                        "schema": {"type": ["string", "null"]},
                     },
                     "timeout": {
                         "label": "Request timeout (seconds)",

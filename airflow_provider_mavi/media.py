@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+__all__ = ["mvhd_duration", "probe_duration_seconds"]
+
 #: Boxes whose children are read on the way to ``moov/mvhd``; every other box is skipped by seeking.
 _MAX_BOXES = 10_000
 PathLike = Union[str, "os.PathLike[str]", "ObjectStoragePath"]

@@ -25,6 +25,20 @@ from airflow_provider_mavi.exceptions import MaviOperatorError
 
 log = logging.getLogger(__name__)
 
+__all__ = [
+    "BUCKET_PROTOCOLS",
+    "LOCAL_PROTOCOLS",
+    "PathLike",
+    "bucket_of",
+    "check_output_location",
+    "describe_missing",
+    "ensure_directory",
+    "is_local",
+    "missing_bucket",
+    "safe_segment",
+    "storage_path",
+]
+
 #: Protocols of the worker's own disk.
 LOCAL_PROTOCOLS = frozenset({"", "file", "local"})
 #: Protocols whose first path segment is a bucket (or container) that must exist and is never created.

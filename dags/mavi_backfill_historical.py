@@ -54,7 +54,6 @@ from airflow_provider_mavi.paths import check_output_location, missing_bucket, s
 
 log = logging.getLogger(__name__)
 
-POOL = "mavi_api"
 MARKER = "result.json"
 VIDEO_SUFFIXES = (".mp4",)
 
@@ -81,6 +80,38 @@ def result_folder(stem: str) -> str:
     return f"{cleaned}-{hashlib.sha256(stem.encode()).hexdigest()[:8]}"
 
 
+def deployment_number(name: str) -> int | None:
+    """A whole number > 0 from the environment variable ``name``, read when the file is parsed.
+
+    :param name: the variable (``MAVI_BACKFILL_...``).
+    :return: the number, or None when the variable is unset or empty.
+    :raises ValueError: when it is set to anything but a whole number > 0, naming the variable.
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number > 0, got {raw!r}")
+    return int(raw)
+
+
+#: The pool every Mavi task runs in: it bounds how many Mavi tasks hold a worker slot at once.
+POOL = os.environ.get("MAVI_BACKFILL_POOL", "").strip() or "mavi_api"
+#: Running or queued tasks per day (Airflow's default 16). How many days run at once is the backfill's own
+#: ``airflow backfill create --max-active-runs`` (Airflow's default 10); scheduled runs, 3 at most.
+MAX_ACTIVE_TASKS = deployment_number("MAVI_BACKFILL_MAX_ACTIVE_TASKS") or 16
+#: Instances of each Mavi task at once over all days, deferred ones included (None: no limit).
+MAX_ACTIVE_TIS_PER_TASK = deployment_number("MAVI_BACKFILL_MAX_ACTIVE_TIS_PER_TASK")
+#: The scheduler's order among ready tasks: ``upstream`` finishes the videos already started first, so every
+#: endpoint has work at once; Airflow's default ``downstream`` would start every upload first.
+WEIGHT_RULE = os.environ.get("MAVI_BACKFILL_WEIGHT_RULE", "").strip() or "upstream"
+if WEIGHT_RULE not in ("upstream", "downstream", "absolute"):
+    raise ValueError(
+        f"MAVI_BACKFILL_WEIGHT_RULE must be upstream, downstream or absolute, got {WEIGHT_RULE!r}"
+    )
+MAVI_TASK_ARGS: dict[str, Any] = {"pool": POOL, "max_active_tis_per_dag": MAX_ACTIVE_TIS_PER_TASK}
+
+
 def setting(params: dict[str, Any], name: str, default_leaf: str) -> str:
     """Read a location: the run's param, else the Airflow Variable ``mavi_backfill_<name>``, else a default.
 
@@ -100,6 +131,8 @@ def setting(params: dict[str, Any], name: str, default_leaf: str) -> str:
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=3,
+    max_active_tasks=MAX_ACTIVE_TASKS,
+    default_args={"weight_rule": WEIGHT_RULE},
     tags=["mavi", "example", "backfill"],
     doc_md=__doc__,
     params={
@@ -215,13 +248,13 @@ def mavi_backfill_historical() -> None:
         :param transcript: the folder for the transcript's JSON and WebVTT.
         """
         # XComArgs are resolved when each task runs; typed Any because the operators take the resolved values.
-        upload = MaviUploadOperator(task_id="upload", source=video, media_type="video", pool=POOL)
+        upload = MaviUploadOperator(task_id="upload", source=video, media_type="video", **MAVI_TASK_ARGS)
         uploaded: Any = upload.output  # the re_ asset id; its XCom key "media" holds size and duration
         frames = MaviExtractFramesOperator(
             task_id="extract_frames",
             asset_id=uploaded,
             video_duration_seconds=uploaded["media"],
-            pool=POOL,
+            **MAVI_TASK_ARGS,
         )
         framed: Any = frames.output  # the result; its XCom key "frames_asset_id" holds the im_ zip id
         transcribe = MaviTranscribeVideoOperator(
@@ -229,14 +262,14 @@ def mavi_backfill_historical() -> None:
             asset_id=uploaded,
             model="{{ params.model }}",
             output_path=transcript,
-            pool=POOL,
+            **MAVI_TASK_ARGS,
         )
         download = MaviDownloadAssetOperator(
             task_id="download_frames",
             asset_id=framed["frames_asset_id"],
             destination=frames_dir,
             extract=True,
-            pool=POOL,
+            **MAVI_TASK_ARGS,
         )
         described: Any = transcribe.output
         downloaded: Any = download.output

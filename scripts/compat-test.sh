@@ -27,12 +27,13 @@ VENV="${COMPAT_VENV:-.venv-compat}"
 BIN="$VENV/bin"
 STAMP="$VENV/.installed-$VERSION"
 # What tests/unit and the two e2e modules import beyond the provider and Airflow.
-TEST_LIBS="pytest pytest-asyncio pytest-timeout hypothesis numpy pyarrow psycopg psycopg2-binary redis"
+TEST_LIBS="pytest pytest-asyncio pytest-timeout hypothesis numpy pyarrow psycopg psycopg2-binary redis
+    apache-airflow-providers-openlineage"
 
 say() { echo "compat-test: $*"; }
 started=$(date +%s)
 
-if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ]; then
+if [ ! -f "$STAMP" ] || [ pyproject.toml -nt "$STAMP" ] || [ "$0" -nt "$STAMP" ]; then
     say "installing apache-airflow==$VERSION and the provider into $VENV (no constraints)"
     test -x "$BIN/python" || "$PYTHON" -m venv "$VENV"
     "$BIN/python" -m pip install -q --upgrade pip

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and the system test need (PostgreSQL server, Redis server),
-# when they are missing. Nothing is started here: tests and scripts start their own servers in temporary
-# directories. Needs root (or sudo) the first time; does nothing when everything is present.
+# Installs the Debian packages the tests and the system test need (PostgreSQL server, Redis server, and for
+# the browser tests Chromium and a font; Playwright drives that Chromium over its own pipe: no WebDriver, no
+# browser download), when they are missing. Nothing is started here: tests and scripts start their own
+# servers in temporary directories. Needs root (or sudo) the first time; does nothing when everything is present.
 set -euo pipefail
 
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+compgen -G "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf" >/dev/null || need+=(fonts-dejavu-core)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 SUDO=""

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The topology of docker-compose.yaml, run natively (no Docker engine needed): PostgreSQL and Redis from
-# Debian's packages on free loopback ports, Airflow with the CeleryExecutor as separate processes
-# (api-server, scheduler, dag-processor, triggerer, two Celery workers), the bridge on PostgreSQL in its own
-# database, and the emulator standing in for Mavi. It triggers the pipeline DAG through Airflow's REST API
-# and a two-day backfill, waits for them with a bound, checks the outputs and that each job was submitted
-# once; then kills the triggerer while a job waits for its callback and checks that a new triggerer takes
-# over without a job being submitted twice; prints the evidence that tasks ran on the Celery workers and
-# waited in the triggerer, checks that no secret reached a log, and stops everything it started, also on
-# failure.
+# The topology of docker-compose.yaml, run natively (no Docker engine needed; see scripts/system/stack.sh):
+# PostgreSQL and Redis from Debian's packages on free loopback ports, Airflow with the CeleryExecutor as
+# separate processes (api-server, scheduler, dag-processor, triggerer, two Celery workers), the bridge on
+# PostgreSQL in its own database, and the emulator standing in for Mavi. It triggers the pipeline DAG through
+# Airflow's REST API and a two-day backfill, and submits a frame extraction outside Airflow (MaviHook in the
+# driver) while the event-driven mavi_on_callback watches the bridge from the triggerer; waits for them with a
+# bound, checks the outputs, that each job was submitted once and that each frame extraction started
+# mavi_on_callback once, which unpacked its frames; then kills the triggerer while a job waits for its
+# callback and checks that a new triggerer takes over (the job and the watcher) without a job being submitted
+# twice or a callback firing twice; prints the evidence that tasks ran on the Celery
+# workers and waited in the triggerer, checks that no secret reached a log, and stops everything it started,
+# also on failure.
 #
 #   scripts/system-test.sh            the pipeline and the backfill (what `make system-test` runs)
 #   scripts/system-test.sh --smoke    the topology alone, with tests/system/dags/system_smoke.py
@@ -17,295 +20,47 @@
 # wait for the DAG runs. Needs root (or sudo) the first time, to install postgresql and redis-server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ROOT="$PWD"
 MODE=pipeline
 [ "${1:-}" = "--smoke" ] && MODE=smoke
-
-BIN="$ROOT/.venv/bin"
-RUN="$ROOT/.system-test"
-LOGS="$RUN/logs"
-BUDGET="${SYSTEM_TEST_BUDGET:-1080}"
-STARTED_AT=$(date +%s)
-
-say() { echo "system-test: $*"; }
-fail() { echo "system-test: FAILED: $*" >&2; exit 1; }
-
-[ -x "$BIN/python" ] || fail "no .venv: run 'make venv' first (make system-test does)"
-bash scripts/system-deps.sh
-PG_BIN=$(dirname "$(compgen -G '/usr/lib/postgresql/*/bin/initdb' | sort -V | tail -1)")
-[ -x "$PG_BIN/pg_ctl" ] || fail "PostgreSQL server binaries not found under /usr/lib/postgresql"
+# shellcheck source=scripts/system/stack.sh
+source scripts/system/stack.sh
 
 if [ "$MODE" = pipeline ]; then
-    for f in dags/mavi_video_pipeline.py dags/mavi_backfill_historical.py; do
-        [ -f "$f" ] || fail "$f is missing: the pipeline DAGs have not landed yet (try --smoke)"
+    for f in dags/mavi_video_pipeline.py dags/mavi_backfill_historical.py dags/mavi_on_callback.py; do
+        [ -f "$f" ] || { echo "system-test: FAILED: $f is missing (try --smoke)" >&2; exit 1; }
     done
 fi
 
-rm -rf "$RUN"
-mkdir -p "$LOGS" "$RUN/airflow" "$RUN/data" "$RUN/redis"
-PG_DIR=$(mktemp -d /tmp/mavi-system-pg.XXXXXX)
-
-# ---------------------------------------------------------------- cleanup: everything we start, by id
-PIDS=()
-NAMES=()
-SECRETS=()
-WATCHDOG=""
-# Masks every secret of this run in what the failure report shows (hex or base64: safe in a sed pattern).
-redact() {
-    local args=() s
-    for s in "${SECRETS[@]}"; do [ -n "$s" ] && args+=(-e "s|$s|***|g"); done
-    if [ ${#args[@]} -gt 0 ]; then sed "${args[@]}"; else cat; fi
-}
-cleanup() {
-    local rc=$?
-    trap - EXIT INT TERM
-    [ -n "$WATCHDOG" ] && kill -- "-$WATCHDOG" 2>/dev/null || true
-    [ -n "${FG:-}" ] && kill -TERM -- "-$FG" 2>/dev/null || true
-    local i
-    for i in $(printf '%s\n' "${!PIDS[@]}" | sort -rn); do
-        kill -TERM -- "-${PIDS[$i]}" 2>/dev/null || true
-    done
-    for _ in $(seq 1 20); do
-        local alive=0
-        for pid in "${PIDS[@]}"; do kill -0 -- "-$pid" 2>/dev/null && alive=1; done
-        [ $alive = 0 ] && break
-        sleep 0.5
-    done
-    for pid in "${PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
-    if [ -f "$PG_DIR/data/postmaster.pid" ]; then
-        as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
-    fi
-    if [ -f "$PG_DIR/postgres.log" ]; then cp "$PG_DIR/postgres.log" "$LOGS/postgres.log" 2>/dev/null || true; fi
-    rm -rf "$PG_DIR"
-    if [ $rc -ne 0 ]; then
-        echo "system-test: FAILED (exit $rc) after $(($(date +%s) - STARTED_AT))s; last lines of each log:" >&2
-        for log in "$LOGS"/*.log; do
-            [ -f "$log" ] || continue
-            echo "----- ${log#"$ROOT"/} -----" >&2
-            tail -n 15 "$log" | redact >&2
-        done
-    else
-        say "stopped everything it started; logs in ${LOGS#"$ROOT"/}/"
-    fi
-    exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# The whole run is bounded: past the budget the watchdog stops us (the trap then cleans up).
-setsid bash -c "sleep $BUDGET; echo 'system-test: budget of ${BUDGET}s exceeded, stopping' >&2; kill -TERM $$" &
-WATCHDOG=$!
-
-# start NAME CMD...: runs CMD in its own process group (so cleanup stops its children too), logging to
-# .system-test/logs/NAME.log.
-start() {
-    local name=$1
-    shift
-    setsid "$@" >"$LOGS/$name.log" 2>&1 &
-    PIDS+=($!)
-    NAMES+=("$name")
-}
-
-# interruptible CMD...: runs CMD in the foreground but lets a signal (the watchdog's, Ctrl-C) through at once:
-# bash runs traps only between commands, and `wait` is the one that a trapped signal interrupts.
-FG=""
-interruptible() {
-    local rc=0
-    setsid "$@" &
-    FG=$!
-    wait "$FG" || rc=$?
-    FG=""
-    return $rc
-}
-
-# crash NAME: kills a started process and its children at once (SIGKILL: no clean shutdown, like a lost host).
-crash() {
-    local i
-    for i in "${!NAMES[@]}"; do
-        if [ "${NAMES[$i]}" = "$1" ]; then
-            kill -KILL -- "-${PIDS[$i]}" 2>/dev/null || true
-            wait "${PIDS[$i]}" 2>/dev/null || true
-            unset 'PIDS[i]' 'NAMES[i]'
-        fi
-    done
-}
-
-# Fails as soon as one of the started processes has died, naming it.
-check_alive() {
-    local i
-    for i in "${!PIDS[@]}"; do
-        kill -0 "${PIDS[$i]}" 2>/dev/null || fail "${NAMES[$i]} died (see ${LOGS#"$ROOT"/}/${NAMES[$i]}.log)"
-    done
-}
-
-secret() { "$BIN/python" -c 'import secrets; print(secrets.token_hex(24))'; }
-
-# ---------------------------------------------------------------- PostgreSQL and Redis
-read -r PG_PORT REDIS_PORT API_PORT BRIDGE_PORT EMU_PORT WORKER_LOG_PORT WORKER2_LOG_PORT TRIGGER_LOG_PORT \
-    SCHED_HEALTH_PORT < <("$BIN/python" scripts/system/drive.py ports 9)
-
-if [ "$(id -u)" -eq 0 ]; then
-    chown postgres: "$PG_DIR"
-    as_pg() { runuser -u postgres -- "$@"; }
+# As the README recommends for a cluster: the rate limiter on Redis with a bucket per endpoint (the limiter
+# reads these extras; a provider without them ignores them), and a pool that bounds only the Mavi tasks on
+# workers, here the two workers' 2 x 2 slots. The checks include that the emulator refused no request.
+STACK_CONN_EXTRAS='{"max_requests_per_second": 1, "rate_limit_scope": "endpoint", "rate_limit_url": "{redis_url}"}'
+STACK_POOL_SLOTS=4
+stack_init system-test "$PWD/.system-test" "${SYSTEM_TEST_BUDGET:-1080}"
+# Where mavi_on_callback unpacks the frames of each callback that starts it (read by the DAG and the checks).
+export MAVI_ON_CALLBACK_OUTPUT="$RUN/data/output/on-callback"
+stack_start_stores
+if [ "$MODE" = pipeline ]; then
+    stack_start_mavi
+    stack_start_airflow dags/*.py
 else
-    as_pg() { "$@"; }
+    stack_start_airflow tests/system/dags/system_smoke.py
 fi
-PG_SUPER_PASSWORD=$(secret)
-AIRFLOW_DB_PASSWORD=$(secret)
-BRIDGE_DB_PASSWORD=$(secret)
-SECRETS+=("$PG_SUPER_PASSWORD" "$AIRFLOW_DB_PASSWORD" "$BRIDGE_DB_PASSWORD")
-umask 077
-printf '%s\n' "$PG_SUPER_PASSWORD" >"$PG_DIR/pwfile"
-umask 022
-[ "$(id -u)" -eq 0 ] && chown postgres: "$PG_DIR/pwfile"
-as_pg "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres --pwfile="$PG_DIR/pwfile" \
-    --auth-local=trust --auth-host=scram-sha-256 >"$LOGS/postgres-initdb.log" 2>&1
-rm -f "$PG_DIR/pwfile"
-as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $PG_DIR -c max_connections=200" start >/dev/null
-say "PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $3}') on 127.0.0.1:$PG_PORT"
-
-export PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=postgres PGPASSWORD=$PG_SUPER_PASSWORD
-# Airflow's own role and database, then the bridge's (with the same script the compose stack uses).
-AIRFLOW_DB_PASSWORD=$AIRFLOW_DB_PASSWORD psql -X -q -v ON_ERROR_STOP=1 --dbname postgres <<'SQL'
-\getenv airflow_password AIRFLOW_DB_PASSWORD
-SELECT format('CREATE ROLE airflow LOGIN PASSWORD %L', :'airflow_password') \gexec
-CREATE DATABASE airflow OWNER airflow;
-SQL
-MAVI_BRIDGE_DB_NAME=mavi_bridge MAVI_BRIDGE_DB_USER=mavi_bridge MAVI_BRIDGE_DB_PASSWORD=$BRIDGE_DB_PASSWORD \
-    bash scripts/system/create-bridge-db.sh
-unset PGHOST PGPORT PGUSER PGPASSWORD
-
-start redis redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no --dir "$RUN/redis"
-say "Redis on 127.0.0.1:$REDIS_PORT"
-
-# ---------------------------------------------------------------- the bridge and the emulator
-CALLBACK_SECRET=$(secret)
-BRIDGE_TOKEN=$(secret)
-MAVI_KEY="sk-system-$(secret)"
-ADMIN_PASSWORD=$(secret)
-SECRETS+=("$CALLBACK_SECRET" "$BRIDGE_TOKEN" "$MAVI_KEY" "$ADMIN_PASSWORD")
-BRIDGE_URL="http://127.0.0.1:$BRIDGE_PORT"
-EMU_URL="http://127.0.0.1:$EMU_PORT"
-
-if [ "$MODE" = pipeline ]; then
-    MAVI_BRIDGE_DB_URL="postgresql+psycopg2://mavi_bridge:$BRIDGE_DB_PASSWORD@127.0.0.1:$PG_PORT/mavi_bridge" \
-    MAVI_BRIDGE_CALLBACK_SECRET=$CALLBACK_SECRET MAVI_BRIDGE_API_TOKEN=$BRIDGE_TOKEN \
-        start mavi-bridge "$BIN/mavi-bridge" serve --host 127.0.0.1 --port "$BRIDGE_PORT"
-    MAVI_EMULATOR_API_KEY=$MAVI_KEY \
-        start mavi-emulator "$BIN/mavi-emulator" serve --host 127.0.0.1 --port "$EMU_PORT" \
-        --data-dir "$RUN/emulator"
-    interruptible "$BIN/python" scripts/system/drive.py wait-http "$BRIDGE_URL/healthz" --timeout 60 \
-        || { check_alive; fail "the bridge did not become healthy"; }
-    say "mavi-bridge on $BRIDGE_URL (PostgreSQL database mavi_bridge), healthy"
-    interruptible "$BIN/python" scripts/system/drive.py wait-http "$EMU_URL/_emulator/healthz" --timeout 60 \
-        || { check_alive; fail "the emulator did not come up"; }
-    # The account-wide webhook, as one registers it in the Mavi console: the bridge's callback URL.
-    SYSTEM_EMULATOR_ADMIN="$EMU_URL/_emulator" SYSTEM_MAVI_KEY=$MAVI_KEY \
-        SYSTEM_WEBHOOK_URL="$BRIDGE_URL/callbacks/$CALLBACK_SECRET" \
-        "$BIN/python" scripts/system/drive.py set-webhook || fail "could not set the emulator's webhook"
-    say "mavi-emulator on $EMU_URL, webhook set to the bridge"
-fi
-
-# ---------------------------------------------------------------- Airflow, CeleryExecutor, one process each
-DAGS="$RUN/dags"
-mkdir -p "$DAGS"
-if [ "$MODE" = pipeline ]; then
-    cp dags/*.py "$DAGS"/
-else
-    cp tests/system/dags/system_smoke.py "$DAGS"/
-fi
-
-export AIRFLOW_HOME="$RUN/airflow"
-export AIRFLOW__CORE__EXECUTOR=CeleryExecutor
-export AIRFLOW__CORE__DAGS_FOLDER="$DAGS"
-export AIRFLOW__CORE__LOAD_EXAMPLES=False
-export AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=True
-export AIRFLOW__CORE__FERNET_KEY
-AIRFLOW__CORE__FERNET_KEY=$("$BIN/python" -c \
-    'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')
-export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$API_PORT/execution/"
-export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
-export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/simple_auth_manager_passwords.json"
-export AIRFLOW__API_AUTH__JWT_SECRET
-AIRFLOW__API_AUTH__JWT_SECRET=$(secret)$(secret)  # 96 characters: HMAC-SHA512 wants 64 bytes or more
-SECRETS+=("$AIRFLOW__CORE__FERNET_KEY" "$AIRFLOW__API_AUTH__JWT_SECRET")
-export AIRFLOW__API__BASE_URL="http://127.0.0.1:$API_PORT"
-AIRFLOW_DB="airflow:$AIRFLOW_DB_PASSWORD@127.0.0.1:$PG_PORT/airflow"
-export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="postgresql+psycopg2://$AIRFLOW_DB"
-export AIRFLOW__CELERY__BROKER_URL="redis://127.0.0.1:$REDIS_PORT/0"
-export AIRFLOW__CELERY__RESULT_BACKEND="db+postgresql://$AIRFLOW_DB"
-export AIRFLOW__CELERY__WORKER_CONCURRENCY=2
-export AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT=21600
-export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$WORKER_LOG_PORT
-export AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=$TRIGGER_LOG_PORT
-export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=True
-export AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT=$SCHED_HEALTH_PORT
-export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=5
-# A triggerer silent for 15 s is dead: another takes its triggers over (the crash test below needs it).
-export AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD=15
-# One rate-limit bucket for every worker and triggerer process, as the compose stack's shared volume gives.
-export MAVI_RATE_LIMIT_DIR="$RUN/rate-limit"
-mkdir -p "$MAVI_RATE_LIMIT_DIR"
-# The mavi_default connection, the way docker-compose.yaml sets it: from the environment.
-export AIRFLOW_CONN_MAVI_DEFAULT
-AIRFLOW_CONN_MAVI_DEFAULT=$(K=$MAVI_KEY T=$BRIDGE_TOKEN "$BIN/python" - "$EMU_URL/serve/api/v2" "$BRIDGE_URL" <<'PY'
-import json, os, sys
-base_url, bridge_url = sys.argv[1:]
-print(json.dumps({"conn_type": "mavi", "host": base_url, "password": os.environ["K"],
-                  "extra": {"bridge_url": bridge_url, "bridge_token": os.environ["T"],
-                            "max_requests_per_second": 1}}))
-PY
-)
-umask 077
-P="$ADMIN_PASSWORD" "$BIN/python" -c 'import json, os; print(json.dumps({"admin": os.environ["P"]}))' \
-    >"$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"
-umask 022
-
-say "airflow db migrate (PostgreSQL)"
-interruptible "$BIN/airflow" db migrate >"$LOGS/airflow-db-migrate.log" 2>&1 \
-    || fail "airflow db migrate failed"
-# The pool the backfill DAG's Mavi tasks run in, sized to the account's rate limit (as airflow-init does).
-interruptible "$BIN/airflow" pools set mavi_api 1 "Mavi account: 1 request per second" \
-    >"$LOGS/airflow-pools.log" 2>&1 \
-    || fail "could not create the mavi_api pool"
-
-start api-server "$BIN/airflow" api-server --host 127.0.0.1 --port "$API_PORT" --workers 1
-start scheduler "$BIN/airflow" scheduler
-start dag-processor "$BIN/airflow" dag-processor
-start triggerer "$BIN/airflow" triggerer
-# Two Celery workers, as on two hosts: each with its own name and log server port.
-start celery-worker-1 "$BIN/airflow" celery worker --celery-hostname "worker-1@%h"
-AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT=$WORKER2_LOG_PORT \
-    start celery-worker-2 "$BIN/airflow" celery worker --celery-hostname "worker-2@%h"
-interruptible "$BIN/python" scripts/system/drive.py wait-http \
-    "http://127.0.0.1:$API_PORT/api/v2/monitor/health" \
-    --timeout 180 || { check_alive; fail "the api-server did not come up"; }
-interruptible "$BIN/python" scripts/system/drive.py wait-http \
-    "http://127.0.0.1:$SCHED_HEALTH_PORT/health" --timeout 120 \
-    || { check_alive; fail "the scheduler is not healthy"; }
-check_alive
-say "Airflow up after $(($(date +%s) - STARTED_AT))s: api-server :$API_PORT, scheduler, dag-processor," \
-    "triggerer, two Celery workers (CeleryExecutor, Redis broker, PostgreSQL result backend)"
 
 # ---------------------------------------------------------------- the runs
-export SYSTEM_API_URL="http://127.0.0.1:$API_PORT" SYSTEM_ADMIN_USER=admin SYSTEM_ADMIN_PASSWORD=$ADMIN_PASSWORD
-export SYSTEM_DATA="$RUN/data" SYSTEM_EMULATOR_ADMIN="$EMU_URL/_emulator" SYSTEM_MAVI_KEY=$MAVI_KEY
-export SYSTEM_BRIDGE_URL=$BRIDGE_URL SYSTEM_BRIDGE_TOKEN=$BRIDGE_TOKEN
-interruptible "$BIN/python" scripts/system/drive.py "$MODE" \
-    || { check_alive; fail "the runs did not pass their checks"; }
+stack_driver_env
+interruptible "${DRIVE[@]}" "$MODE" || { check_alive; fail "the runs did not pass their checks"; }
 check_alive
 
 if [ "$MODE" = pipeline ]; then
     # A triggerer dies while a job waits for its callback: a new triggerer takes the trigger over, the run
     # succeeds, and no job is submitted twice.
-    interruptible "$BIN/python" scripts/system/drive.py crash-start "$RUN/crash-run" \
+    interruptible "${DRIVE[@]}" crash-start "$RUN/crash-run" \
         || { check_alive; fail "the crash test could not start"; }
     crash triggerer
     say "crash test: killed the triggerer and its children (SIGKILL); starting another one"
     start triggerer-2 "$BIN/airflow" triggerer
-    interruptible "$BIN/python" scripts/system/drive.py crash-finish "$RUN/crash-run" "$AIRFLOW_HOME/logs" \
+    interruptible "${DRIVE[@]}" crash-finish "$RUN/crash-run" "$AIRFLOW_HOME/logs" \
         || { check_alive; fail "the run did not survive the triggerer's crash"; }
     check_alive
 fi
@@ -313,15 +68,8 @@ unset SYSTEM_ADMIN_PASSWORD SYSTEM_MAVI_KEY SYSTEM_BRIDGE_TOKEN
 
 # ---------------------------------------------------------------- evidence from the logs
 sleep 2  # the worker logs a workload's end just after the task's state reached the API
-"$BIN/python" scripts/system/drive.py evidence "$LOGS" "$AIRFLOW_HOME/logs"
+"${DRIVE[@]}" evidence "$LOGS" "$AIRFLOW_HOME/logs"
 
 # ---------------------------------------------------------------- no secret in any log
-leaks=()
-for s in "${SECRETS[@]}"; do
-    while IFS= read -r f; do leaks+=("${f#"$ROOT"/}"); done \
-        < <(grep -rlF -- "$s" "$LOGS" "$AIRFLOW_HOME/logs" 2>/dev/null || true)
-done
-[ ${#leaks[@]} -eq 0 ] || fail "a secret appears in: $(printf '%s\n' "${leaks[@]}" | sort -u | tr '\n' ' ')"
-say "no secret (API key, bridge secret and token, passwords, Fernet key, JWT secret) appears in any log"
-
+stack_check_no_secret
 say "PASSED ($MODE) in $(($(date +%s) - STARTED_AT))s"

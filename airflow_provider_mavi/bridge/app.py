@@ -18,10 +18,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import url as sa_url
 
+from airflow_provider_mavi.bridge import job_body
 from airflow_provider_mavi.bridge.inbox import CallbackInbox
 from airflow_provider_mavi.bridge.redact import redact_path
 from airflow_provider_mavi.bridge.runtime import Runtime
 from airflow_provider_mavi.bridge.store import JOB_ID_MAX, JobSubmission, StoreError
+from airflow_provider_mavi.bridge.store.schema import CONSUMER_NAME_MAX
+from airflow_provider_mavi.bridge.ui import TokenSessions, UiAuth, ui_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -108,6 +111,21 @@ def _bad(message: str) -> JSONResponse:
     return JSONResponse({"detail": message}, status_code=400)
 
 
+_CONSUMER_NAME = re.compile(rf"[A-Za-z0-9_~-][A-Za-z0-9._~-]{{0,{CONSUMER_NAME_MAX - 1}}}")
+_CONSUMER_RULE = (
+    f"a consumer name is 1 to {CONSUMER_NAME_MAX} letters, digits and ._~- (not starting with '.')"
+)
+_CURSOR_MAX = 2**63 - 1
+
+
+async def _json_object(request: Request) -> Any:
+    """The request's JSON body, or None when it is not JSON."""
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
 def _parse_wait(raw: Any, cap: float) -> float:
     if raw is None or raw == "":
         return 0.0
@@ -127,11 +145,13 @@ async def _watch_disconnect(receive: Receive, event: asyncio.Event) -> None:
             return
 
 
-def create_app(settings: BridgeSettings) -> FastAPI:
+def create_app(settings: BridgeSettings, *, ui_auth: UiAuth | None = None) -> FastAPI:
     """
     Build the bridge app; refuses (``BridgeConfigError``) without a callback secret and an API token.
 
     :param settings: the bridge's settings (see :class:`BridgeSettings`).
+    :param ui_auth: who may see the pages under ``/ui``; default: the API token, as a bearer header or
+        through the login form (the Airflow plugin passes Airflow's login).
     """
     settings = settings.checked(require_secrets=True)
     runtime = Runtime(settings)
@@ -225,9 +245,65 @@ def create_app(settings: BridgeSettings) -> FastAPI:
             return _bad("after and limit must be integers")
         if after < 0 or not 1 <= limit <= MAX_LIST:
             return _bad(f"after must be >= 0 and limit between 1 and {MAX_LIST}")
+        try:
+            wait = _parse_wait(request.query_params.get("wait"), settings.max_wait)
+        except ValueError:
+            return _bad("wait must be a number of seconds >= 0")
         assert runtime.store is not None
-        records, cursor = await runtime.read(runtime.store.list_callbacks, after, limit)
-        return JSONResponse({"callbacks": [r.to_json() for r in records], "next": str(cursor)})
+        store = runtime.store
+        disconnected = asyncio.Event()
+        watcher = asyncio.get_running_loop().create_task(_watch_disconnect(request.receive, disconnected))
+        try:
+            records, cursor = await runtime.wait_for_list(after, limit, wait, disconnected)
+        finally:
+            watcher.cancel()
+        kinds = await runtime.read(store.job_kinds, [r.job_id for r in records]) if records else {}
+        page = [
+            {**r.to_json(), "cursor": str(r.seq), "kind": kinds.get(r.job_id), "terminal": r.terminal}
+            for r in records
+        ]
+        return JSONResponse({"callbacks": page, "next": str(cursor)})
+
+    @app.get("/v1/consumers/{name}")
+    async def get_consumer(name: str, request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
+        if not _CONSUMER_NAME.fullmatch(name):
+            return _bad(_CONSUMER_RULE)
+        assert runtime.store is not None
+        consumer = await runtime.read(runtime.store.get_consumer, name)
+        if consumer is None:
+            return JSONResponse({"detail": "unknown consumer"}, status_code=404)
+        return JSONResponse(consumer.to_json())
+
+    @app.post("/v1/consumers/{name}")
+    async def start_consumer(name: str, request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
+        if not _CONSUMER_NAME.fullmatch(name):
+            return _bad(_CONSUMER_RULE)
+        body = await _json_object(request)
+        start = body.get("start") if isinstance(body, dict) else None
+        if start not in ("latest", "earliest"):
+            return _bad('the body must be {"start": "latest"} or {"start": "earliest"}')
+        assert runtime.store is not None
+        consumer = await runtime.read(runtime.store.start_consumer, name, start == "latest")
+        return JSONResponse(consumer.to_json())
+
+    @app.put("/v1/consumers/{name}")
+    async def advance_consumer(name: str, request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
+        if not _CONSUMER_NAME.fullmatch(name):
+            return _bad(_CONSUMER_RULE)
+        body = await _json_object(request)
+        raw = body.get("cursor") if isinstance(body, dict) else None
+        cursor = int(raw) if isinstance(raw, str) and raw.isascii() and raw.isdigit() else None
+        if cursor is None or cursor > _CURSOR_MAX:
+            return _bad('the body must be {"cursor": "<the list cursor, digits>"}')
+        assert runtime.store is not None
+        consumer = await runtime.read(runtime.store.advance_consumer, name, cursor)
+        return JSONResponse(consumer.to_json())
 
     @app.put("/v1/jobs/{job_id}")
     async def put_job(job_id: str, request: Request) -> Response:
@@ -248,8 +324,12 @@ def create_app(settings: BridgeSettings) -> FastAPI:
             return _bad("key must be a string (at most 1000 characters) or null")
         if len(job_id) > JOB_ID_MAX:
             return _bad(f"job_id must be at most {JOB_ID_MAX} characters")
+        try:
+            task = job_body.task_fields(body)
+        except ValueError as err:
+            return _bad(str(err))
         assert runtime.store is not None
-        submitted = JobSubmission(job_id, kind=kind, asset_id=asset_id, key=key)
+        submitted = JobSubmission(job_id, kind=kind, asset_id=asset_id, key=key, **task)
         return JSONResponse((await runtime.read(runtime.store.put_job, submitted)).to_json())
 
     @app.get("/v1/jobs/{job_id}")
@@ -283,6 +363,24 @@ def create_app(settings: BridgeSettings) -> FastAPI:
             return JSONResponse({"detail": "unknown job"}, status_code=404)
         return JSONResponse(job.to_json())
 
+    @app.post("/v1/jobs/{job_id}/cost")
+    async def record_cost(job_id: str, request: Request) -> Response:
+        if not authorized(request):
+            return _unauthorized()
+        try:
+            body = await request.json()
+        except ValueError:
+            return _bad("the body is not JSON")
+        try:
+            cost = job_body.cost_usd(body)
+        except ValueError as err:
+            return _bad(str(err))
+        assert runtime.store is not None
+        job = await runtime.read(runtime.store.record_cost, job_id, cost)
+        if job is None:
+            return JSONResponse({"detail": "unknown job"}, status_code=404)
+        return JSONResponse(job.to_json())
+
     @app.get("/healthz")
     async def healthz() -> Response:
         assert runtime.store is not None
@@ -297,6 +395,7 @@ def create_app(settings: BridgeSettings) -> FastAPI:
     async def metrics() -> Response:
         return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    app.include_router(ui_router(runtime, ui_auth or TokenSessions(settings.api_token)))
     app.add_middleware(_GateMiddleware, runtime=runtime)
     return app
 

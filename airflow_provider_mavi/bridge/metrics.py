@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -10,6 +11,21 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 REJECT_REASONS = ("secret", "network", "too_large", "not_json", "not_object", "no_task_id", "store")
+
+
+@dataclass(frozen=True)
+class Counts:
+    """
+    The counters of this process since it started (what the Mavi page shows).
+
+    :param received: callback POSTs stored, duplicates included.
+    :param duplicates: of those, repeats of a stored body.
+    :param rejected: POSTs refused, by reason.
+    """
+
+    received: int
+    duplicates: int
+    rejected: dict[str, int]
 
 
 class BridgeMetrics:
@@ -58,6 +74,21 @@ class BridgeMetrics:
             "Relay attempts to other URLs, by outcome.",
             ["outcome"],
             registry=self.registry,
+        )
+
+    def counts(self) -> Counts:
+        """Read the counters back from the registry."""
+
+        def value(name: str, labels: dict[str, str] | None = None) -> int:
+            return int(self.registry.get_sample_value(name, labels) or 0)
+
+        return Counts(
+            received=value("mavi_bridge_callbacks_received_total"),
+            duplicates=value("mavi_bridge_callbacks_duplicate_total"),
+            rejected={
+                reason: value("mavi_bridge_callbacks_rejected_total", {"reason": reason})
+                for reason in REJECT_REASONS
+            },
         )
 
     def render(self) -> bytes:

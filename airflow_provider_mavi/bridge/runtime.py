@@ -7,6 +7,7 @@ other replicas stored). It knows the store only through the ``CallbackStore`` pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -147,6 +148,43 @@ class Runtime:
             except Exception as err:
                 log.warning("mavi-bridge: retention purge failed (%s)", type(err).__name__)
             await asyncio.sleep(3600)
+
+    async def wait_for_list(
+        self, after: int, limit: int, wait: float, disconnected: asyncio.Event | None = None
+    ) -> tuple[list[StoredCallback], int]:
+        """
+        Return the list's page after ``after``, waiting up to ``wait`` seconds for it not to be empty.
+
+        A callback committed here wakes the wait at once; one stored by another replica (PostgreSQL's push,
+        or the next look) within ``poll_interval``. The list is read again on every wake and every
+        ``poll_interval``, so a PostgreSQL callback still settling (``list_settle_seconds``) shows as soon
+        as it may.
+
+        :param after: the cursor of the last record already seen.
+        :param limit: the most records to return.
+        :param wait: seconds to wait when the page is empty (already capped).
+        :param disconnected: set when the client went away; the wait then ends early.
+        """
+        assert self.store is not None
+        store = self.store
+        records, cursor = await self.read(store.list_callbacks, after, limit)
+        if records or wait <= 0:
+            return records, cursor
+        waiter = self.hub.register_any()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait
+        try:
+            while not records:
+                remaining = deadline - loop.time()
+                if remaining <= 0 or (disconnected is not None and disconnected.is_set()):
+                    break
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(waiter.event.wait(), min(remaining, self.settings.poll_interval))
+                waiter.take_notified()
+                records, cursor = await self.read(store.list_callbacks, after, limit)
+        finally:
+            self.hub.unregister(waiter)
+        return records, cursor
 
     async def wait_for_records(
         self, job_ids: Sequence[str], wait: float, disconnected: asyncio.Event | None = None

@@ -38,6 +38,7 @@ class WaitHub:
 
     def __init__(self) -> None:
         self._by_job: dict[str, set[Waiter]] = {}
+        self._any: set[Waiter] = set()
         self._count = 0
 
     @property
@@ -61,12 +62,20 @@ class WaitHub:
         self._count += 1
         return waiter
 
+    def register_any(self) -> Waiter:
+        """Add a waiter woken by any callback (a long-poll of the arrival-ordered list)."""
+        waiter = Waiter(())
+        self._any.add(waiter)
+        self._count += 1
+        return waiter
+
     def unregister(self, waiter: Waiter) -> None:
         """
         Remove a waiter.
 
-        :param waiter: what :meth:`register` returned.
+        :param waiter: what :meth:`register` or :meth:`register_any` returned.
         """
+        self._any.discard(waiter)
         for job_id in waiter.job_ids:
             waiters = self._by_job.get(job_id)
             if waiters is not None:
@@ -85,7 +94,7 @@ class WaitHub:
         at = time.monotonic() if at is None else at
         woken = 0
         for job_id in job_ids:
-            for waiter in self._by_job.get(job_id, ()):
+            for waiter in (*self._by_job.get(job_id, ()), *self._any):
                 waiter.notified.add(job_id)
                 if not waiter.event.is_set():
                     waiter.notified_at = at

@@ -14,6 +14,7 @@ import string
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from airflow_provider_mavi.defaults import DEFAULT_BASE_URL
 from airflow_provider_mavi.envelope import require_str
 from airflow_provider_mavi.exceptions import MaviServerError
 from airflow_provider_mavi.results import FieldError, Price
@@ -34,8 +35,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-DEFAULT_BASE_URL = "https://mavi-backend.memories.ai/serve/api/v2"
 
 
 class Kind(enum.Enum):

@@ -31,10 +31,12 @@ from airflow_provider_mavi.hooks.bridge_protocol import (
     Sleep,
     Step,
     Stepper,
+    TaskRef,
     check_job_id,
     public_url,
 )
 from airflow_provider_mavi.hooks.bridge_settings import BridgeSettings, aread_shared, bridge_settings
+from airflow_provider_mavi.hooks.bridge_stream import BridgeStreamMethods
 from airflow_provider_mavi.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -42,19 +44,21 @@ if TYPE_CHECKING:
 
     from airflow_provider_mavi.events import JobEvent
 
-__all__ = ["BridgeSettings", "CallbackRecord", "MaviBridgeHook", "check_job_id", "public_url"]
+__all__ = ["BridgeSettings", "CallbackRecord", "MaviBridgeHook", "TaskRef", "check_job_id", "public_url"]
 
 T = TypeVar("T")
 USER_AGENT = f"airflow-provider-mavi/{__version__}"
 
 
-class MaviBridgeHook(BaseHook):
+class MaviBridgeHook(BridgeStreamMethods, BaseHook):
     """Read Mavi's callbacks from the bridge, and record the jobs waiting for them.
 
     Build it from a ``mavi`` connection (``MaviBridgeHook("mavi_default")``: extras ``bridge_url`` and
     ``bridge_token``) or from the two values (``MaviBridgeHook.from_url(url, token)``). Async twins carry
     the prefix ``a`` (``aget_callback``, ``await_for_job``...); they share the running event loop's sockets
-    and batch long-polls with every other bridge hook of the loop.
+    and batch long-polls with every other bridge hook of the loop. The arrival-ordered list and its named
+    consumers (``list_page``, ``start_consumer``, ``advance_consumer``...) come from
+    :class:`~airflow_provider_mavi.hooks.bridge_stream.BridgeStreamMethods`.
 
     :param mavi_conn_id: the ``mavi`` connection.
     :param bridge_url: the bridge's base URL (with ``bridge_token``: no connection is read).
@@ -258,18 +262,29 @@ class MaviBridgeHook(BaseHook):
         """
         return await (await self.shared_client()).wait_for(check_job_id(job_id), timeout)
 
-    def put_job(self, job_id: str, *, kind: str, asset_id: str, key: str | None = None) -> None:
-        """Record a submitted job, so a retry of the task can find it again.
+    def put_job(
+        self,
+        job_id: str,
+        *,
+        kind: str,
+        asset_id: str,
+        key: str | None = None,
+        task: TaskRef | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        """Record a submitted job, so a retry of the task can find it again (and the Mavi page show it).
 
         :param job_id: Mavi's job id.
         :param kind: ``extract_frames``, ``transcribe_video`` or ``transcribe_audio``.
         :param asset_id: the asset the job works on.
         :param key: an idempotency key (for example DAG, task, run).
+        :param task: the Airflow task instance that submitted it.
+        :param deadline: epoch seconds after which its callback is no longer waited for.
         """
-        self._run(plans.put_job(job_id, kind, asset_id, key, self.retry_policy))
+        self._run(plans.put_job(job_id, kind, asset_id, key, self.retry_policy, task, deadline))
 
     async def aput_job(self, job_id: str, *, kind: str, asset_id: str, key: str | None = None) -> None:
-        """Async twin of :meth:`put_job`.
+        """Async twin of :meth:`put_job` (kind, asset and key only).
 
         :param job_id: Mavi's job id.
         :param kind: the job kind.
@@ -277,6 +292,14 @@ class MaviBridgeHook(BaseHook):
         :param key: an idempotency key.
         """
         await self._arun(plans.put_job(job_id, kind, asset_id, key, self.retry_policy))
+
+    def record_cost(self, job_id: str, cost_usd: float | None) -> None:
+        """Record a finished job's price for the Mavi page's spend (an unknown job is ignored).
+
+        :param job_id: Mavi's job id.
+        :param cost_usd: dollars, None when it cannot be known.
+        """
+        self._run(plans.record_cost(job_id, cost_usd, self.retry_policy))
 
     def find_job(self, key: str) -> dict[str, Any] | None:
         """The newest job recorded under ``key``, or None.

@@ -20,6 +20,7 @@ from airflow_provider_mavi.hooks.bridge_protocol import (
     Plan,
     Poll,
     Request,
+    TaskRef,
     capped_wait,
     check_job_id,
     is_transient,
@@ -98,7 +99,15 @@ def poll_batch(job_ids: list[str], wait: float) -> Plan[list[CallbackRecord]]:
     return [CallbackRecord.from_json(record) for record in records]
 
 
-def put_job(job_id: str, kind: str, asset_id: str, key: str | None, policy: RetryPolicy) -> Plan[None]:
+def put_job(
+    job_id: str,
+    kind: str,
+    asset_id: str,
+    key: str | None,
+    policy: RetryPolicy,
+    task: TaskRef | None = None,
+    deadline: float | None = None,
+) -> Plan[None]:
     """Record a submitted job (``PUT /v1/jobs/{job_id}``).
 
     :param job_id: the job.
@@ -106,9 +115,24 @@ def put_job(job_id: str, kind: str, asset_id: str, key: str | None, policy: Retr
     :param asset_id: the asset it works on.
     :param key: an idempotency key, to find the job again after a retry.
     :param policy: the retry policy.
+    :param task: the Airflow task instance that submitted it.
+    :param deadline: epoch seconds after which its callback is no longer waited for.
     """
-    body = {"kind": kind, "asset_id": asset_id, "key": key}
+    body = {"kind": kind, "asset_id": asset_id, "key": key, "deadline": deadline}
+    body.update(task.to_json() if task is not None else {})
     yield from call(Request("PUT", f"/v1/jobs/{job_segment(job_id)}", body=body), policy)
+
+
+def record_cost(job_id: str, cost_usd: float | None, policy: RetryPolicy) -> Plan[None]:
+    """Record a finished job's price (``POST /v1/jobs/{job_id}/cost``); an unknown job is ignored.
+
+    :param job_id: the job.
+    :param cost_usd: dollars, None when the price cannot be known.
+    :param policy: the retry policy.
+    """
+    body = {"cost_usd": cost_usd}
+    request = Request("POST", f"/v1/jobs/{job_segment(job_id)}/cost", body=body, missing_ok=True)
+    yield from call(request, policy)
 
 
 def find_job(key: str, policy: RetryPolicy) -> Plan[dict[str, Any] | None]:

@@ -46,8 +46,9 @@ BRIDGE_WAIT_SECONDS = 55.0
 MAX_BATCH_IDS = 5000
 #: The bridge stores job ids of at most this many characters.
 MAX_JOB_ID_LENGTH = 200
-#: The bridge's own 404 bodies: nothing stored yet, or a job it never recorded (any other 404: a wrong URL).
-_MISSING = frozenset({"no callback for this job yet", "unknown job"})
+#: The bridge's own 404 bodies: nothing stored yet, a job it never recorded, a consumer it does not have
+#: (any other 404: a wrong URL).
+_MISSING = frozenset({"no callback for this job yet", "unknown job", "unknown consumer"})
 _BEARER = re.compile(r"(?i)\bbearer\s+\S+")
 
 
@@ -145,6 +146,31 @@ class Stepper(Generic[T]):
         :param error: the error.
         """
         self._error = error
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """The Airflow task instance that submitted a job, recorded with it (the bridge's Mavi page shows it).
+
+    :param dag_id: the DAG.
+    :param run_id: the DAG run.
+    :param task_id: the Airflow task (not Mavi's ``task_id``).
+    :param map_index: the map index (``-1`` when not mapped).
+    """
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int = -1
+
+    def to_json(self) -> dict[str, Any]:
+        """The fields of ``PUT /v1/jobs/{job_id}`` that name the task."""
+        return {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "task_id": self.task_id,
+            "map_index": self.map_index,
+        }
 
 
 @dataclass(frozen=True)

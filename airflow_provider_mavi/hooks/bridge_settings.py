@@ -28,15 +28,23 @@ class BridgeSettings:
 
     :param url: the bridge's base URL (``http://bridge:8787``, or ``.../mavi`` for the plugin).
     :param token: the bearer token (``MAVI_BRIDGE_API_TOKEN``).
+    :param page_url: the address people open the bridge's pages at (extra ``bridge_public_url``), when it
+        is not ``url`` (workers reach ``http://bridge:8787``, browsers ``https://bridge.example.com``).
     """
 
     url: str
     token: str = field(repr=False)
+    page_url: str | None = None
 
     @property
     def public_url(self) -> str:
         """The URL without credentials, for messages."""
         return public_url(self.url)
+
+    @property
+    def pages_url(self) -> str:
+        """The base URL of the bridge's pages for people (``page_url``, else ``url``), without credentials."""
+        return public_url(self.page_url or self.url)
 
 
 def bridge_settings(conn: Connection) -> BridgeSettings:
@@ -52,7 +60,9 @@ def bridge_settings(conn: Connection) -> BridgeSettings:
             f"Connection {conn.conn_id!r} has no bridge_url or no bridge_token in its extras. Mavi delivers "
             "job results only to the account's webhook, which the bridge receives"
         )
-    return BridgeSettings(str(values[0]).strip().rstrip("/"), str(values[1]).strip())
+    page = extra.get("bridge_public_url") or extra.get("extra__mavi__bridge_public_url")
+    page_url = page.strip().rstrip("/") if isinstance(page, str) and page.strip() else None
+    return BridgeSettings(str(values[0]).strip().rstrip("/"), str(values[1]).strip(), page_url)
 
 
 _loop_settings: weakref.WeakKeyDictionary[

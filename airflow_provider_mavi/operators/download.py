@@ -17,6 +17,13 @@ from airflow_provider_mavi.hooks.task import require_id
 from airflow_provider_mavi.hooks.transfer import is_directory_target, open_stream, remove_quietly, replace
 from airflow_provider_mavi.operators.base import MaviBaseOperator, log_spend
 from airflow_provider_mavi.operators.frame_zip import FRAME_SUFFIXES, Frame, frame_members, read_frames
+from airflow_provider_mavi.operators.lineage import DownloadLineage
+from airflow_provider_mavi.operators.links import (
+    RESULTS_URL_XCOM_KEY,
+    MaviResultsLink,
+    push_link,
+    results_url,
+)
 from airflow_provider_mavi.paths import check_output_location, ensure_directory, is_local, storage_path
 from airflow_provider_mavi.results import download_cost_usd
 
@@ -94,7 +101,7 @@ def write_frames(archive_path: str, frames: list[Frame], target: ObjectStoragePa
     ]
 
 
-class MaviDownloadAssetOperator(MaviBaseOperator):
+class MaviDownloadAssetOperator(DownloadLineage, MaviBaseOperator):
     """
     Download an asset (streamed) to a local path or any ``ObjectStoragePath``.
 
@@ -116,6 +123,7 @@ class MaviDownloadAssetOperator(MaviBaseOperator):
     """
 
     template_fields: Sequence[str] = ("asset_id", "destination", "mavi_conn_id")
+    operator_extra_links = (MaviResultsLink(),)
 
     def __init__(
         self,
@@ -150,6 +158,7 @@ class MaviDownloadAssetOperator(MaviBaseOperator):
             raise MaviOperatorError(
                 f"extract=True needs an im_ frame group id, got {asset_id!r}: nothing downloaded"
             )
+        push_link(context, RESULTS_URL_XCOM_KEY, results_url(self.destination, directory=self.extract))
         if self.extract:
             result = self._download_frames(asset_id)
         else:
@@ -166,6 +175,7 @@ class MaviDownloadAssetOperator(MaviBaseOperator):
                 "sha256": sha,
                 "cost_usd": download_cost_usd(size),
             }
+        self.note_lineage("return_value", result)
         log_spend(context, result["cost_usd"], self)
         return result
 

@@ -36,6 +36,8 @@ from airflow_provider_mavi.hooks.task import require_id
 from airflow_provider_mavi.operators.answers import AnswerMemory, fingerprint
 from airflow_provider_mavi.operators.base import MaviBaseOperator, log_spend
 from airflow_provider_mavi.operators.ledger import JobLedger, SubmittedJob
+from airflow_provider_mavi.operators.lineage import JobLineage
+from airflow_provider_mavi.operators.links import MaviBridgeJobLink, MaviResultsLink, push_job_links
 from airflow_provider_mavi.operators.measures import seconds_from
 from airflow_provider_mavi.triggers.mavi import MaviJobCallbackTrigger
 
@@ -62,7 +64,7 @@ class PricedResult(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
-class MaviJobOperator(MaviBaseOperator):
+class MaviJobOperator(JobLineage, MaviBaseOperator):
     """Base of the operators that submit a paid asynchronous Mavi job and wait for its callback.
 
     Subclasses set :attr:`job_kind` and implement :meth:`submit`, :meth:`fingerprint` and
@@ -82,6 +84,9 @@ class MaviJobOperator(MaviBaseOperator):
     #: Said after "cost_usd is null: <why>" when the price is unknown (what the user can do about it).
     cost_hint: ClassVar[str] = ""
     template_fields: Sequence[str] = ("asset_id", "mavi_conn_id")
+    #: The field naming the folder the results are written to (its link: ``MaviResultsLink``), if any.
+    results_field: ClassVar[str] = "output_path"
+    operator_extra_links = (MaviBridgeJobLink(), MaviResultsLink())
 
     def __init__(
         self,
@@ -218,6 +223,9 @@ class MaviJobOperator(MaviBaseOperator):
             started = self._start(JobLedger(context, bridge, self), asset_id)
             job_id = started.job_id
             context["ti"].xcom_push(key=JOB_ID_XCOM_KEY, value=job_id)
+            self.note_lineage("job_id", job_id)
+            results = getattr(self, self.results_field, None)
+            push_job_links(context, bridge.get_settings().pages_url, job_id, results, self.log)
             if isinstance(started, JobEvent):
                 return self.execute_complete(context, started.to_json(), job_id=job_id)
             if self.deferrable:
@@ -323,11 +331,30 @@ class MaviJobOperator(MaviBaseOperator):
         """
         checked = JobEvent.from_json(event, job_id)
         self.log.info("Mavi job %s: %s", checked.job_id, checked.status)
+        self.note_lineage("job_id", checked.job_id)
         raise_for_event(checked)
         assert checked.payload is not None  # a success event carries the callback (from_json checks it)
         result = self.build_result(context, checked.job_id, checked.payload)
+        self.note_lineage("return_value", result)
         log_spend(context, result.get("cost_usd"), self)
+        self._record_cost(checked.job_id, result.get("cost_usd"))
         return self.returned(context, result)
+
+    def _record_cost(self, job_id: str, cost_usd: object) -> None:
+        """Best effort: the job's price in the bridge's job record (the Mavi page's spend); never fails the
+        task, whose paid result is already there."""
+        price = (
+            float(cost_usd) if isinstance(cost_usd, int | float) and not isinstance(cost_usd, bool) else None
+        )
+        bridge = self.bridge_hook
+        try:
+            bridge.record_cost(job_id, price)
+        except Exception as error:
+            self.log.warning(
+                "Could not record the price of Mavi job %s in the bridge: %s", job_id, type(error).__name__
+            )
+        finally:
+            bridge.close()
 
     def on_kill(self) -> None:
         """Best effort: tell the bridge nobody waits for the job any more (Mavi has no cancel)."""

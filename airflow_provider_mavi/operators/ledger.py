@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from airflow_provider_mavi.compat import NEVER_EXPIRE
 from airflow_provider_mavi.exceptions import MaviBridgeError
+from airflow_provider_mavi.hooks.bridge_protocol import TaskRef
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
@@ -23,6 +24,16 @@ if TYPE_CHECKING:
 
 #: task_state_store key holding the submitted job (a JSON object, see :class:`SubmittedJob`).
 STATE_KEY = "mavi_job"
+
+
+def task_ref(context: Context) -> TaskRef:
+    """The task instance, as the bridge records it with the job (the Mavi page shows it).
+
+    :param context: the task's context.
+    """
+    ti = context["ti"]
+    map_index = ti.map_index if isinstance(ti.map_index, int) else -1
+    return TaskRef(dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, map_index=map_index)
 
 
 def job_key(context: Context) -> str:
@@ -93,6 +104,7 @@ class JobLedger:
         self.store = context.get("task_state_store")
         self.bridge = bridge
         self.key = job_key(context)
+        self.task = task_ref(context)
         self.log = operator.log
 
     def bridge_key(self, fingerprint: str) -> str:
@@ -150,7 +162,12 @@ class JobLedger:
                 )
         try:
             self.bridge.put_job(
-                job.job_id, kind=job.kind, asset_id=job.asset_id, key=self.bridge_key(job.fingerprint)
+                job.job_id,
+                kind=job.kind,
+                asset_id=job.asset_id,
+                key=self.bridge_key(job.fingerprint),
+                task=self.task,
+                deadline=job.deadline,
             )
             stored = True
         except (MaviBridgeError, ValueError) as error:

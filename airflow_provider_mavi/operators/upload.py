@@ -21,6 +21,7 @@ from airflow_provider_mavi.media_check import (
     sniff_problem,
 )
 from airflow_provider_mavi.operators.base import MaviBaseOperator
+from airflow_provider_mavi.operators.lineage import UploadLineage
 from airflow_provider_mavi.paths import describe_missing, storage_path
 from airflow_provider_mavi.readiness import asset_status
 from airflow_provider_mavi.triggers.mavi import MaviAssetReadyTrigger
@@ -129,7 +130,7 @@ def mavi_reason(entries: object, asset_id: str) -> str | None:
     return None
 
 
-class MaviUploadOperator(MaviBaseOperator):
+class MaviUploadOperator(UploadLineage, MaviBaseOperator):
     """
     Upload a file to Mavi and return its ``re_`` asset id (optionally once it is ready to use).
 

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_mavi.endpoints import Endpoint
 
+__all__ = ["JOB_KINDS", "MaviAssetReadySensor", "MaviJobSensor", "check_kind"]
+
 #: The async job kinds :class:`MaviJobSensor` parses, by their catalogue name (the emulator's stats use them).
 JOB_KINDS: dict[str, Endpoint[str]] = {
     endpoint.name: endpoint

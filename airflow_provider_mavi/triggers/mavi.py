@@ -1,4 +1,5 @@
-"""Triggers of the Mavi provider: wait for a job's callback through the bridge, or for an asset to be ready.
+"""Triggers of the Mavi provider: wait for a job's callback through the bridge, or for an asset to be ready;
+and (``MaviCallbackEventTrigger``, from :mod:`.events`) schedule DAGs on the callbacks of any job.
 
 Both carry an absolute deadline (epoch seconds, computed by the operator before it defers) so a triggerer
 restart does not reset it, take only JSON primitives (the retry settings as ``RetryPolicy.to_json()``),
@@ -22,10 +23,12 @@ from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 from airflow_provider_mavi.hooks.mavi import MaviHook
 from airflow_provider_mavi.readiness import ReadinessWatch
 from airflow_provider_mavi.retry import RetryPolicy, log_retry
+from airflow_provider_mavi.triggers.events import MaviCallbackEventTrigger
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Mapping
 
+__all__ = ["MaviAssetReadyTrigger", "MaviCallbackEventTrigger", "MaviJobCallbackTrigger"]
 
 log = logging.getLogger(__name__)
 

@@ -78,7 +78,12 @@ def test_dags_import_without_errors_or_warnings(report: dict) -> None:
     assert report["import_errors"] == {}
     assert report["captured_warnings"] == {}
     assert report["warnings"] == []
-    assert set(report["dags"]) == {"mavi_video_pipeline", "mavi_backfill_historical", "mavi_video_insights"}
+    assert set(report["dags"]) == {
+        "mavi_video_pipeline",
+        "mavi_backfill_historical",
+        "mavi_video_insights",
+        "mavi_on_callback",
+    }
     for dag in report["dags"].values():
         assert "mavi" in dag["tags"]
         assert dag["doc"]
@@ -105,6 +110,13 @@ def test_pipeline_shape(report: dict) -> None:
     # the sheet reads the unpacked frames and the transcript JSON, and its path goes into the summary
     assert {"download_frames", "transcribe_video", "upload"} <= set(tasks["contact_sheet"]["upstream"])
     assert "contact_sheet" in tasks["summary"]["upstream"]
+
+
+def test_on_callback_downloads_each_triggering_frame_group(report: dict) -> None:
+    tasks = report["dags"]["mavi_on_callback"]["tasks"]
+    assert tasks["download_frames"]["type"] == "MappedOperator"  # one download per triggering callback
+    assert tasks["download_frames"]["upstream"] == ["frame_groups"]
+    assert report["dags"]["mavi_on_callback"]["params"] == ["output"]
 
 
 def test_insights_shape(report: dict) -> None:

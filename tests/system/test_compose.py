@@ -513,7 +513,7 @@ def test_emulator_calls_back_to_the_bridge_and_accepts_the_connection_key(
 
 
 def test_airflow_services_set_only_variables_something_reads(services: dict[str, dict[str, Any]]) -> None:
-    package_names = names_read_by(PACKAGE, "MAVI_")
+    package_names = names_read_by(PACKAGE, "MAVI_") | names_read_by(ROOT / "dags", "MAVI_")
     for name in AIRFLOW_SERVICES | {"flower"}:
         service = services[name]
         script = " ".join(argv(service.get("command")))
@@ -550,6 +550,10 @@ def test_mavi_default_connection_is_what_the_hook_reads(
     assert settings.bridge_token == values["MAVI_BRIDGE_API_TOKEN"]
     assert settings.max_requests_per_second == float(values["MAVI_MAX_REQUESTS_PER_SECOND"])
     assert settings.timeout == float(values["MAVI_REQUEST_TIMEOUT"])
+    # Every worker and triggerer shares one bucket per endpoint, in the stack's Redis (not Celery's database).
+    assert settings.rate_limit_scope == "endpoint"
+    assert settings.rate_limit_url == "redis://:@redis:6379/1"
+    assert "redis" in services["airflow-worker"]["depends_on"], "the limiter's store must be up first"
     bridge_port = argv(services["mavi-bridge"]["command"])[-1]
     assert settings.bridge_url == f"http://mavi-bridge:{bridge_port}"
     assert values["MAVI_API_KEY"] not in repr(settings), "the key must not show in the settings' repr"

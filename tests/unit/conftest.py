@@ -119,6 +119,11 @@ class FakeBridge:
         if seg == ["v1", "jobs"] and method == "GET":
             jobs = [j for j in self.jobs.values() if j.get("key") == query.get("key")]
             return _json(200, {"jobs": jobs[::-1]})
+        if seg[:2] == ["v1", "jobs"] and len(seg) == 4 and seg[3] == "cost" and method == "POST":
+            if seg[2] not in self.jobs:
+                return _json(404, {"detail": "unknown job"})
+            self.jobs[seg[2]]["cost_usd"] = body["cost_usd"]
+            return _json(200, self.jobs[seg[2]])
         if seg[:2] == ["v1", "jobs"] and len(seg) == 4 and seg[3] == "abandon" and method == "POST":
             if seg[2] not in self.jobs:
                 return _json(404, {"detail": "unknown job"})

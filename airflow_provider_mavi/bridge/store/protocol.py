@@ -18,7 +18,10 @@ if TYPE_CHECKING:
         IncomingCallback,
         JobSubmission,
         PurgeCounts,
+        ReceivedCallback,
+        SpendRow,
         StoredCallback,
+        StoredConsumer,
         StoredDelivery,
         StoredJob,
         WriteResult,
@@ -96,6 +99,13 @@ class CallbackStore(Protocol):
         :param job_id: Mavi's job id.
         """
 
+    def job_kinds(self, job_ids: Sequence[str]) -> dict[str, str]:
+        """
+        Return the recorded ``kind`` of each of ``job_ids`` that has a job record (the others are left out).
+
+        :param job_ids: Mavi's job ids.
+        """
+
     def watch(self, on_ids: Callable[[list[str]], None]) -> StoreWatch | None:
         """
         Start pushing the ids of callbacks that other processes store; ``None`` when the backend cannot push
@@ -133,6 +143,71 @@ class CallbackStore(Protocol):
         Mark a job as no longer waited for; ``None`` when the job is unknown.
 
         :param job_id: Mavi's job id.
+        """
+
+    def record_cost(self, job_id: str, cost_usd: float | None) -> StoredJob | None:
+        """
+        Record a job's price once its task knows it; ``None`` when the job is unknown.
+
+        :param job_id: Mavi's job id.
+        :param cost_usd: the price in dollars, None when it cannot be known.
+        """
+
+    # -- the Mavi page (reads only) -------------------------------------------------------------------
+
+    def waiting_jobs(self, limit: int) -> list[StoredJob]:
+        """
+        Return jobs still waited for (no callback stored, not abandoned), nearest deadline first.
+
+        :param limit: the most jobs to return.
+        """
+
+    def received_callbacks(self, limit: int, *, unclaimed: bool = False) -> list[ReceivedCallback]:
+        """
+        Return the latest callbacks, newest first, each with the job recorded for it.
+
+        :param limit: the most callbacks to return.
+        :param unclaimed: only callbacks for which no job is recorded (no task waits for them).
+        """
+
+    def spend(self, since: float) -> list[SpendRow]:
+        """
+        Return the jobs recorded since ``since`` and their recorded prices, per UTC day and DAG.
+
+        :param since: epoch seconds.
+        """
+
+    def count_callbacks(self, since: float) -> int:
+        """
+        Return how many jobs' callbacks were first received since ``since`` (every replica's).
+
+        :param since: epoch seconds.
+        """
+
+    # -- consumers (event triggers' positions in the list) ------------------------------------------------
+
+    def get_consumer(self, name: str) -> StoredConsumer | None:
+        """
+        Return a consumer and its cursor, or ``None``.
+
+        :param name: the consumer's name.
+        """
+
+    def start_consumer(self, name: str, at_end: bool) -> StoredConsumer:
+        """
+        Return a consumer, creating it first when missing (at the list's end, or its start); an existing one
+        is returned unchanged.
+
+        :param name: the consumer's name.
+        :param at_end: create it after every callback the list can show so far.
+        """
+
+    def advance_consumer(self, name: str, cursor: int) -> StoredConsumer:
+        """
+        Move a consumer forward to ``cursor``, never back; a missing one is created there.
+
+        :param name: the consumer's name.
+        :param cursor: the list cursor of the last callback it has processed.
         """
 
     # -- retention --------------------------------------------------------------------------------------

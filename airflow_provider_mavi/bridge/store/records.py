@@ -2,9 +2,9 @@
 What goes into the store and what comes out of it: small frozen dataclasses, rendered to the HTTP contract's
 JSON by their ``to_json()``. Pure: no database here.
 
-Adding a job column (say, the DAG that submitted it) means one field on :class:`JobSubmission` (written as is
-by every store) and on :class:`StoredJob` (read and rendered as is), one column in ``schema.py`` and its
-migration.
+Adding a job column means one field on :class:`JobSubmission` (written as is by every store) and on
+:class:`StoredJob` (read and rendered as is), one column in ``schema.py`` and its migration. The records of
+the Mavi page (:class:`ReceivedCallback`, :class:`SpendRow`) are read-only views over the same tables.
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ class StoredCallback:
     :param received_at: epoch seconds of the first delivery.
     :param deliveries: every accepted POST for the job.
     :param payload: the body as Mavi sent it.
+    :param terminal: whether that body reports an outcome (see :func:`is_terminal`).
     """
 
     job_id: str
@@ -100,6 +101,7 @@ class StoredCallback:
     received_at: float
     deliveries: int
     payload: bytes
+    terminal: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The record of the HTTP contract: ``{job_id, received_at, deliveries, payload}``."""
@@ -153,12 +155,22 @@ class JobSubmission:
     :param kind: what was submitted (``extract_frames``, ``transcribe_video``, ...).
     :param asset_id: the asset the job works on.
     :param key: the caller's idempotency key (for example DAG, task, run and try), if any.
+    :param dag_id: the Airflow DAG whose task submitted it, if any.
+    :param run_id: that DAG run.
+    :param task_id: that Airflow task (not Mavi's ``task_id``, which is ``job_id`` here).
+    :param map_index: that task's map index (``-1`` when not mapped).
+    :param deadline: epoch seconds after which the task no longer waits for the callback.
     """
 
     job_id: str
     kind: str
     asset_id: str
     key: str | None = None
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+    map_index: int | None = None
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +184,13 @@ class StoredJob:
     :param key: the caller's idempotency key.
     :param state: ``waiting``, ``delivered`` or ``abandoned``.
     :param submitted_at: epoch seconds of the first record.
+    :param dag_id: the Airflow DAG whose task submitted it, if known.
+    :param run_id: that DAG run.
+    :param task_id: that Airflow task.
+    :param map_index: that task's map index.
+    :param deadline: epoch seconds after which nobody waits for its callback, if known.
+    :param cost_usd: its price once the task recorded it (``POST /v1/jobs/{job_id}/cost``); None while
+        unknown, never a guess.
     """
 
     job_id: str
@@ -180,10 +199,76 @@ class StoredJob:
     key: str | None
     state: str
     submitted_at: float
+    dag_id: str | None = None
+    run_id: str | None = None
+    task_id: str | None = None
+    map_index: int | None = None
+    deadline: float | None = None
+    cost_usd: float | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """Every field (``{job_id, kind, asset_id, key, state, submitted_at}``), the time in ISO 8601 UTC."""
-        return {**dataclasses.asdict(self), "submitted_at": iso_utc(self.submitted_at)}
+        """Every field (``{job_id, kind, asset_id, key, state, submitted_at, dag_id, run_id, task_id,
+        map_index, deadline, cost_usd}``), times in ISO 8601 UTC."""
+        deadline = iso_utc(self.deadline) if self.deadline is not None else None
+        return {**dataclasses.asdict(self), "submitted_at": iso_utc(self.submitted_at), "deadline": deadline}
+
+
+@dataclass(frozen=True)
+class ReceivedCallback:
+    """
+    A stored callback with the job recorded for it, if any (the Mavi page's lists).
+
+    :param callback: the record readers get.
+    :param job: the job an operator recorded under the same id; None when no task claimed it.
+    """
+
+    callback: StoredCallback
+    job: StoredJob | None
+
+
+@dataclass(frozen=True)
+class SpendRow:
+    """
+    What the jobs of one DAG submitted on one day (UTC) cost.
+
+    :param day: ``YYYY-MM-DD`` (UTC) of the submit.
+    :param dag_id: the DAG, None for jobs recorded without one.
+    :param jobs: jobs recorded.
+    :param priced: how many of them have a recorded price.
+    :param cost_usd: the sum of the recorded prices (jobs without one are not in it).
+    """
+
+    day: str
+    dag_id: str | None
+    jobs: int
+    priced: int
+    cost_usd: float
+
+
+@dataclass(frozen=True)
+class StoredConsumer:
+    """
+    A named reader of the arrival-ordered list and the position it has processed (``/v1/consumers``).
+
+    :param name: the consumer's name (an event trigger's ``consumer``).
+    :param cursor: the list cursor of the last callback it has processed (0: none yet).
+    :param created_at: epoch seconds of its creation.
+    :param updated_at: epoch seconds of its last move.
+    """
+
+    name: str
+    cursor: int
+    created_at: float
+    updated_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        """``{name, cursor, created_at, updated_at}``: the cursor as a string (as the list's ``next``)."""
+        return {
+            "name": self.name,
+            "cursor": str(self.cursor),
+            "created_at": iso_utc(self.created_at),
+            "updated_at": iso_utc(self.updated_at),
+        }
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,11 @@ Tables (prefix ``mavi_bridge_``):
   many times it was posted.
 - ``callbacks``: one row per job, in arrival order (``seq`` is the list cursor): the body readers get (the
   first terminal delivery), and the count of every accepted POST for the job.
-- ``jobs``: jobs the operators recorded (``PUT /v1/jobs/{job_id}``), with their state.
+- ``jobs``: jobs the operators recorded (``PUT /v1/jobs/{job_id}``), with their state, the Airflow task that
+  submitted them, their deadline and, once the task knows it, their price.
+- ``consumers``: named readers of the arrival-ordered list and the cursor each has processed (event triggers,
+  ``/v1/consumers/{name}``). A new table needs no migration: ``create_all`` adds it, and an older bridge
+  neither reads nor writes it.
 
 A schema change: edit the table below, bump :data:`SCHEMA_VERSION` to ``N`` and add ``MIGRATIONS[N]``, a
 function that brings a version ``N - 1`` database to ``N`` (``ALTER TABLE ... ADD COLUMN``, a backfill). A
@@ -30,10 +34,10 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-#: ``MIGRATIONS[n]`` upgrades a version ``n - 1`` database to version ``n``, in the caller's transaction.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+#: Airflow's own limit on DAG, run and task ids.
+AIRFLOW_ID_MAX = 250
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -78,10 +82,46 @@ jobs_table = sa.Table(
     sa.Column("kind", sa.String(64), nullable=False),
     sa.Column("asset_id", sa.String(JOB_ID_MAX), nullable=False),
     sa.Column("key", sa.String(1000), nullable=True, index=True),
-    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
     sa.Column("submitted_at", sa.Float, nullable=False, index=True),
     sa.Column("updated_at", sa.Float, nullable=False),
+    # version 2: who submitted it, until when it is waited for, what it cost
+    sa.Column("dag_id", sa.String(AIRFLOW_ID_MAX), nullable=True),
+    sa.Column("run_id", sa.String(AIRFLOW_ID_MAX), nullable=True),
+    sa.Column("task_id", sa.String(AIRFLOW_ID_MAX), nullable=True),
+    sa.Column("map_index", sa.Integer, nullable=True),
+    sa.Column("deadline", sa.Float, nullable=True),
+    sa.Column("cost_usd", sa.Float, nullable=True),
 )
+
+
+#: Longest consumer name (letters, digits and ``._~-``).
+CONSUMER_NAME_MAX = 200
+
+consumers_table = sa.Table(
+    "mavi_bridge_consumers",
+    metadata,
+    sa.Column("name", sa.String(CONSUMER_NAME_MAX), primary_key=True),
+    sa.Column("cursor", _ID, nullable=False),
+    sa.Column("created_at", sa.Float, nullable=False),
+    sa.Column("updated_at", sa.Float, nullable=False),
+)
+
+
+def _add_job_task_columns(conn: Connection) -> None:
+    """Version 2: the jobs table gains the Airflow task, the deadline and the price (all nullable), and an
+    index on ``state`` for the Mavi page's list of waiting jobs."""
+    for name in ("dag_id", "run_id", "task_id", "map_index", "deadline", "cost_usd"):
+        column = jobs_table.c[name]
+        kind = column.type.compile(dialect=conn.dialect)
+        conn.execute(sa.text(f"ALTER TABLE mavi_bridge_jobs ADD COLUMN {name} {kind}"))
+    for index in jobs_table.indexes:
+        if list(index.columns) == [jobs_table.c.state]:
+            index.create(conn, checkfirst=True)
+
+
+#: ``MIGRATIONS[n]`` upgrades a version ``n - 1`` database to version ``n``, in the caller's transaction.
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _add_job_task_columns}
 
 
 def ensure_schema(

@@ -7,6 +7,7 @@ schema lock and the hand-written batch write (``sqlite.py``, ``postgres.py``).
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,16 @@ from airflow_provider_mavi.bridge.store.records import (
     JOB_WAITING,
     JobSubmission,
     PurgeCounts,
+    ReceivedCallback,
+    SpendRow,
     StoredCallback,
+    StoredConsumer,
     StoredDelivery,
     StoredJob,
 )
 from airflow_provider_mavi.bridge.store.schema import (
     callbacks_table,
+    consumers_table,
     deliveries_table,
     ensure_schema,
     jobs_table,
@@ -39,14 +44,16 @@ if TYPE_CHECKING:
 
 IN_CHUNK = 500
 
-_J, _C, _D = jobs_table, callbacks_table, deliveries_table
+_J, _C, _D, _K = jobs_table, callbacks_table, deliveries_table, consumers_table
 _JOB_SELECT = sa.select(_J, _C.c.seq.label("delivered")).select_from(
     _J.outerjoin(_C, _C.c.job_id == _J.c.job_id)
 )  # ``delivered`` derived from the callbacks table at read time: no race with the writer
 
 
 def _callback(row: Any) -> StoredCallback:
-    return StoredCallback(row.job_id, row.seq, row.received_at, row.deliveries, row.payload)
+    return StoredCallback(
+        row.job_id, row.seq, row.received_at, row.deliveries, row.payload, bool(row.terminal)
+    )
 
 
 _JOB_FIELDS = [f.name for f in dataclasses.fields(StoredJob) if f.name != "state"]
@@ -167,6 +174,77 @@ class SqlStore:
             for r in rows
         ]
 
+    def job_kinds(self, job_ids: Sequence[str]) -> dict[str, str]:
+        """
+        Return the recorded kind of each of ``job_ids`` that has a job record (others are left out).
+
+        :param job_ids: Mavi's job ids.
+        """
+        kinds: dict[str, str] = {}
+        with self.read_engine.connect() as conn:
+            for chunk in _chunks(list(dict.fromkeys(job_ids))):
+                query = sa.select(_J.c.job_id, _J.c.kind).where(_J.c.job_id.in_(chunk))
+                kinds.update({row.job_id: row.kind for row in conn.execute(query)})
+        return kinds
+
+    # -- consumers ---------------------------------------------------------------------------------------
+
+    def get_consumer(self, name: str) -> StoredConsumer | None:
+        """
+        Return a consumer and its cursor, or ``None``.
+
+        :param name: the consumer's name.
+        """
+        with self.read_engine.connect() as conn:
+            row = conn.execute(sa.select(_K).where(_K.c.name == name)).first()
+        return StoredConsumer(row.name, row.cursor, row.created_at, row.updated_at) if row else None
+
+    def start_consumer(self, name: str, at_end: bool) -> StoredConsumer:
+        """
+        Return a consumer, creating it first when missing: at the end of the list, or at its start.
+
+        An existing consumer is returned as it is (a restarted reader resumes where it was). The end is the
+        last callback the list can show (on PostgreSQL, settled ones only), so nothing is skipped.
+
+        :param name: the consumer's name.
+        :param at_end: create it after every callback stored so far (else before the first).
+        """
+        now = time.time()
+        with self.write_engine.begin() as conn:
+            cursor = 0
+            if at_end:
+                last = sa.select(sa.func.max(_C.c.seq))
+                if self.list_settle_seconds:
+                    last = last.where(_C.c.received_at <= now - self.list_settle_seconds)
+                cursor = int(conn.execute(last).scalar() or 0)
+            stmt = self._insert(_K).values(name=name, cursor=cursor, created_at=now, updated_at=now)
+            conn.execute(stmt.on_conflict_do_nothing(index_elements=[_K.c.name]))
+            row = conn.execute(sa.select(_K).where(_K.c.name == name)).one()
+        return StoredConsumer(row.name, row.cursor, row.created_at, row.updated_at)
+
+    def advance_consumer(self, name: str, cursor: int) -> StoredConsumer:
+        """
+        Move a consumer forward to ``cursor`` (never back: a stale or repeated move changes nothing); a
+        missing consumer is created there.
+
+        :param name: the consumer's name.
+        :param cursor: the list cursor of the last callback it has processed.
+        """
+        now = time.time()
+        stmt = self._insert(_K).values(name=name, cursor=cursor, created_at=now, updated_at=now)
+        ahead = stmt.excluded.cursor > _K.c.cursor
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[_K.c.name],
+            set_={
+                "cursor": sa.case((ahead, stmt.excluded.cursor), else_=_K.c.cursor),
+                "updated_at": sa.case((ahead, stmt.excluded.updated_at), else_=_K.c.updated_at),
+            },
+        )
+        with self.write_engine.begin() as conn:
+            conn.execute(stmt)
+            row = conn.execute(sa.select(_K).where(_K.c.name == name)).one()
+        return StoredConsumer(row.name, row.cursor, row.created_at, row.updated_at)
+
     # -- jobs --------------------------------------------------------------------------------------------
 
     def put_job(self, job: JobSubmission) -> StoredJob:
@@ -218,6 +296,105 @@ class SqlStore:
             )
             row = conn.execute(_JOB_SELECT.where(_J.c.job_id == job_id)).first()
         return _job(row) if row else None
+
+    def record_cost(self, job_id: str, cost_usd: float | None) -> StoredJob | None:
+        """
+        Record a job's price once its task knows it; ``None`` when the job is unknown.
+
+        :param job_id: Mavi's job id.
+        :param cost_usd: the price in dollars, None when it cannot be known.
+        """
+        with self.write_engine.begin() as conn:
+            conn.execute(
+                _J.update().where(_J.c.job_id == job_id).values(cost_usd=cost_usd, updated_at=time.time())
+            )
+            row = conn.execute(_JOB_SELECT.where(_J.c.job_id == job_id)).first()
+        return _job(row) if row else None
+
+    # -- the Mavi page ---------------------------------------------------------------------------------
+
+    def waiting_jobs(self, limit: int) -> list[StoredJob]:
+        """
+        Return jobs still waited for (no callback stored, not abandoned), nearest deadline first.
+
+        :param limit: the most jobs to return.
+        """
+        no_deadline = sa.case((_J.c.deadline.is_(None), 1), else_=0)
+        query = (
+            _JOB_SELECT.where(_J.c.state == JOB_WAITING, _C.c.seq.is_(None))
+            .order_by(no_deadline, _J.c.deadline, _J.c.submitted_at)
+            .limit(limit)
+        )
+        with self.read_engine.connect() as conn:
+            return [_job(r) for r in conn.execute(query).all()]
+
+    def received_callbacks(self, limit: int, *, unclaimed: bool = False) -> list[ReceivedCallback]:
+        """
+        Return the latest callbacks, newest first, each with the job recorded for it.
+
+        :param limit: the most callbacks to return.
+        :param unclaimed: only callbacks for which no job is recorded (no task waits for them).
+        """
+        query = sa.select(_C).order_by(_C.c.seq.desc()).limit(limit)
+        if unclaimed:
+            query = query.where(~sa.exists().where(_J.c.job_id == _C.c.job_id))
+        with self.read_engine.connect() as conn:
+            callbacks = [_callback(r) for r in conn.execute(query).all()]
+            ids = [c.job_id for c in callbacks]
+            jobs = {} if unclaimed or not ids else self._jobs_by_id(conn, ids)
+        return [ReceivedCallback(c, jobs.get(c.job_id)) for c in callbacks]
+
+    @staticmethod
+    def _jobs_by_id(conn: Connection, job_ids: Sequence[str]) -> dict[str, StoredJob]:
+        found: dict[str, StoredJob] = {}
+        for chunk in _chunks(job_ids):
+            for row in conn.execute(_JOB_SELECT.where(_J.c.job_id.in_(chunk))).all():
+                found[row.job_id] = _job(row)
+        return found
+
+    def _day(self, epoch: Any) -> Any:
+        """The UTC day number (days since the epoch) of an epoch-seconds column, in this dialect's SQL."""
+        return sa.func.floor(epoch / 86400)
+
+    def spend(self, since: float) -> list[SpendRow]:
+        """
+        Return the jobs recorded since ``since`` and their recorded prices, per UTC day and DAG, newest day
+        first.
+
+        :param since: epoch seconds.
+        """
+        day = self._day(_J.c.submitted_at).label("day")
+        query = (
+            sa.select(
+                day,
+                _J.c.dag_id,
+                sa.func.count().label("jobs"),
+                sa.func.count(_J.c.cost_usd).label("priced"),
+                sa.func.coalesce(sa.func.sum(_J.c.cost_usd), 0.0).label("cost"),
+            )
+            .where(_J.c.submitted_at >= since)
+            .group_by(day, _J.c.dag_id)
+            .order_by(day.desc(), _J.c.dag_id)
+        )
+        with self.read_engine.connect() as conn:
+            rows = conn.execute(query).all()
+        epoch = dt.date(1970, 1, 1)
+        return [
+            SpendRow(
+                (epoch + dt.timedelta(days=int(r.day))).isoformat(), r.dag_id, r.jobs, r.priced, float(r.cost)
+            )
+            for r in rows
+        ]
+
+    def count_callbacks(self, since: float) -> int:
+        """
+        Return how many jobs' callbacks were first received since ``since`` (every replica's).
+
+        :param since: epoch seconds.
+        """
+        query = sa.select(sa.func.count()).select_from(_C).where(_C.c.received_at >= since)
+        with self.read_engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
 
     # -- retention ---------------------------------------------------------------------------------------
 

@@ -77,6 +77,10 @@ class SQLiteStore(SqlStore):
 
     backend = "sqlite"
 
+    def _day(self, epoch: Any) -> Any:
+        """The UTC day number: SQLite builds may lack ``floor``; a cast truncates (epochs are positive)."""
+        return sa.cast(epoch / 86400, sa.Integer)
+
     def __init__(self, url: URL) -> None:
         if url.database in (None, "", ":memory:"):
             raise StoreError("the SQLite store must be a file (sqlite:///path/to/bridge.sqlite3)")

@@ -329,3 +329,28 @@ def test_ids_that_cannot_be_a_segment_send_nothing(logged_bridge: BridgeServer, 
                 call()
     time.sleep(0.2)
     assert len(REQUEST_LINE.findall(logged_bridge.output())) == before  # the bridge saw no request at all
+
+
+def test_a_job_record_with_its_task_deadline_and_price(logged_bridge: BridgeServer) -> None:
+    from airflow_provider_mavi.hooks.bridge import TaskRef
+
+    bridge, job = logged_bridge, uuid.uuid4().hex
+    with MaviBridgeHook.from_url(bridge.url, bridge.token) as hook:
+        task = TaskRef(dag_id="video", run_id="manual__1", task_id="frames", map_index=2)
+        hook.put_job(job, kind="extract_frames", asset_id="re_1", key=f"k-{job}", task=task, deadline=2e9)
+        record = hook.find_job(f"k-{job}")
+        assert (record["dag_id"], record["run_id"], record["task_id"], record["map_index"]) == (
+            "video",
+            "manual__1",
+            "frames",
+            2,
+        )
+        assert record["deadline"] == "2033-05-18T03:33:20.000+00:00"
+        assert record["cost_usd"] is None
+        hook.record_cost(job, 0.06)
+        assert hook.find_job(f"k-{job}")["cost_usd"] == 0.06
+        hook.record_cost(job, None)  # unknown after all: null, never a guess
+        assert hook.find_job(f"k-{job}")["cost_usd"] is None
+        hook.record_cost("unknown-job", 1.0)  # an unknown job is ignored
+        with pytest.raises(MaviBridgeError, match="cost_usd must be a number"):
+            hook.record_cost(job, -1.0)

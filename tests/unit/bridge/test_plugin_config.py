@@ -34,3 +34,20 @@ def test_enabled_and_configured(monkeypatch: pytest.MonkeyPatch, tmp_path) -> No
     (entry,) = bridge_apps()
     assert entry["url_prefix"] == URL_PREFIX == "/mavi"
     assert entry["app"].title == "Mavi webhook bridge"
+
+
+def test_the_mavi_page_is_a_navigation_entry_only_when_the_bridge_is_mounted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airflow_provider_mavi.bridge.plugin import mavi_views
+
+    assert mavi_views(False) == []
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "https://airflow.example.com/team-a/")
+    (view,) = mavi_views(True)
+    assert view == {
+        "name": "Mavi",
+        "href": "/team-a/mavi/ui/",
+        "url_route": "mavi",
+        "destination": "nav",
+        "icon": "/team-a/mavi/ui/static/mavi.svg",
+    }

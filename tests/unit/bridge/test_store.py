@@ -64,7 +64,8 @@ def test_newer_schema_is_refused_and_left_alone(store: CallbackStore, path: Path
     store.write_callbacks([parse_callback(callback("kept"), time.time())])
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE mavi_bridge_schema SET version = 99")
-    with pytest.raises(StoreError, match="schema version 99, newer than this bridge's 1: upgrade the bridge"):
+    newer = f"schema version 99, newer than this bridge's {SCHEMA_VERSION}: upgrade the bridge"
+    with pytest.raises(StoreError, match=newer):
         store.ensure_schema()
     assert stored_version(path) == 99
     assert [r.job_id for r in store.get_callbacks(["kept"])] == ["kept"]
@@ -75,22 +76,23 @@ def test_a_migration_step_upgrades_an_older_store_once(store: CallbackStore, pat
     engine = sa.create_engine(f"sqlite:///{path}")
     calls: list[int] = []
 
-    def add_dag_id(conn: sa.Connection) -> None:
+    def add_note(conn: sa.Connection) -> None:
         calls.append(1)
-        conn.exec_driver_sql("ALTER TABLE mavi_bridge_jobs ADD COLUMN dag_id VARCHAR(250)")
+        conn.exec_driver_sql("ALTER TABLE mavi_bridge_jobs ADD COLUMN note VARCHAR(250)")
 
     try:
         for _ in range(2):
             with engine.begin() as conn:
-                ensure_schema(conn, version=SCHEMA_VERSION + 1, migrations={SCHEMA_VERSION + 1: add_dag_id})
-        with engine.begin() as conn, pytest.raises(StoreError, match=r"no migration to schema version 3"):
+                ensure_schema(conn, version=SCHEMA_VERSION + 1, migrations={SCHEMA_VERSION + 1: add_note})
+        missing = f"no migration to schema version {SCHEMA_VERSION + 2}"
+        with engine.begin() as conn, pytest.raises(StoreError, match=missing):
             ensure_schema(conn, version=SCHEMA_VERSION + 2, migrations={})
     finally:
         engine.dispose()
-    assert calls == [1]  # the second start found version 2 and ran nothing
+    assert calls == [1]  # the second start found the new version and ran nothing
     assert stored_version(path) == SCHEMA_VERSION + 1
     with sqlite3.connect(path) as conn:
-        assert "dag_id" in [row[1] for row in conn.execute("PRAGMA table_info(mavi_bridge_jobs)")]
+        assert "note" in [row[1] for row in conn.execute("PRAGMA table_info(mavi_bridge_jobs)")]
     assert [r.job_id for r in store.get_callbacks(["old"])] == ["old"]  # data kept
 
 

@@ -42,6 +42,7 @@ def test_connection_type_points_at_the_hook() -> None:
     assert set(conn["conn-fields"]) == {
         "bridge_url",
         "bridge_token",
+        "bridge_public_url",
         "timeout",
         "max_requests_per_second",
         "rate_limit_scope",
