@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: venv system-deps test lint demo demo-insights system-test bench clean
+.PHONY: venv system-deps test compat-test lint demo demo-insights system-test bench clean
 
 venv: $(VENV)/.installed
 
@@ -22,6 +22,11 @@ system-deps:
 ## the browser tests (headless Debian Chromium against a real airflow api-server).
 test: venv system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The compatibility run on the lowest supported Airflow (3.1.8, in .venv-compat, without constraints.txt):
+## unit tests, the example DAGs' DagBag import, and the pipeline DAG against the emulator.
+compat-test:
+	bash scripts/compat-test.sh $(PYTEST_ARGS)
 
 ## Offline demo: emulator + bridge on free loopback ports, the example pipeline DAG, results under .demo/results.
 demo: venv
@@ -43,4 +48,4 @@ lint: venv
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .demo .system-test build *.egg-info
+	rm -rf $(VENV) .venv-compat* .demo .system-test build *.egg-info

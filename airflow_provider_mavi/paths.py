@@ -20,6 +20,7 @@ from typing import Union
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_mavi.compat import storage_conn_id
 from airflow_provider_mavi.exceptions import MaviOperatorError
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ def bucket_of(path: ObjectStoragePath) -> str | None:
 
 
 def _connection(path: ObjectStoragePath) -> str:
-    return f"connection {path.conn_id!r}" if path.conn_id else "the environment's default credentials"
+    conn_id = storage_conn_id(path)
+    return f"connection {conn_id!r}" if conn_id else "the environment's default credentials"
 
 
 def missing_bucket(path: ObjectStoragePath) -> str | None:

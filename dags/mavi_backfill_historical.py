@@ -34,7 +34,6 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import (
-    CronDataIntervalTimetable,
     Param,
     Variable,
     dag,
@@ -43,6 +42,7 @@ from airflow.sdk import (
     task_group,
 )
 
+from airflow_provider_mavi.compat import CronDataIntervalTimetable  # airflow.sdk on >= 3.2, core on 3.1
 from airflow_provider_mavi.endpoints import DEFAULT_VIDEO_MODEL, SUPPORTED_VIDEO_MODELS
 from airflow_provider_mavi.operators.mavi import (
     MaviDownloadAssetOperator,

@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import httpx
 import requests
 from airflow.sdk import BaseHook, ObjectStoragePath
 
+from airflow_provider_mavi.compat import is_plain_path
 from airflow_provider_mavi.endpoints import (
     DEFAULT_BASE_URL,
     DELETE,
@@ -388,4 +388,4 @@ class MaviHook(BaseHook, MaviEndpointMethods):
                 raise
         progress.finish()
         self.log.info("Downloaded %s (%d bytes) to %s", asset_id, writer.written, written)
-        return str(written) if isinstance(written, Path) else written
+        return str(written) if is_plain_path(written) else written

@@ -16,6 +16,7 @@ from typing import IO, TYPE_CHECKING, TypeAlias, Union
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_mavi.compat import is_plain_path
 from airflow_provider_mavi.exceptions import MaviConnectionError
 from airflow_provider_mavi.paths import describe_missing
 
@@ -88,7 +89,7 @@ def upload_source(source: Location) -> UploadSource:
     :param source: a local path, an ``ObjectStoragePath`` or a ``scheme://`` URL string.
     """
     location = as_location(source)
-    if isinstance(location, Path):
+    if is_plain_path(location):
         if not location.is_file():
             raise FileNotFoundError(f"Nothing to upload: {location} is not a file.")
         local = location
@@ -294,7 +295,7 @@ def resolve_target(destination: Location, filename: str) -> Path | ObjectStorage
     directory = is_directory_target(destination)
     location = as_location(destination)
     target = location / filename if directory else location
-    if isinstance(target, Path):
+    if is_plain_path(target):
         target.parent.mkdir(parents=True, exist_ok=True)
     return target
 
@@ -350,9 +351,9 @@ def replace(temp: Path | ObjectStoragePath, target: Path | ObjectStoragePath) ->
     :param temp: the temporary file, beside the target.
     :param target: the final file; an existing one is replaced.
     """
-    if isinstance(temp, Path) or (temp.protocol or "") in ("", "file", "local"):
-        local = temp if isinstance(temp, Path) else temp.path
-        os.replace(local, target if isinstance(target, Path) else target.path)
+    if is_plain_path(temp) or (temp.protocol or "") in ("", "file", "local"):
+        local = temp if is_plain_path(temp) else temp.path
+        os.replace(local, target if is_plain_path(target) else target.path)
         return
     if target.exists():
         target.unlink()

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_mavi.compat import NEVER_EXPIRE, conf
 from airflow_provider_mavi.exceptions import MaviError
-from airflow_provider_mavi.operators.base import NEVER_EXPIRE
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -57,8 +57,6 @@ def fingerprint(kind: str, request: Mapping[str, Any]) -> str:
 
 def store_limit() -> int | None:
     """The largest JSON value (bytes) the task state store takes without complaint; None for no limit."""
-    from airflow.sdk.configuration import conf
-
     if conf.get("workers", "state_store_backend", fallback=""):
         return None  # values are offloaded to external storage
     limit = conf.getint("state_store", "max_value_storage_bytes", fallback=_DEFAULT_LIMIT)

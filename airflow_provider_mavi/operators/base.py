@@ -10,16 +10,8 @@ from airflow_provider_mavi.hooks.task import MaviTaskMixin
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-    from datetime import timedelta
 
     from airflow.sdk import Context
-
-try:  # Airflow >= 3.3
-    from airflow.sdk.execution_time.context import NEVER_EXPIRE as _NEVER_EXPIRE
-
-    NEVER_EXPIRE: timedelta | None = _NEVER_EXPIRE
-except ImportError:  # pragma: no cover - older Airflow has no task state store at all
-    NEVER_EXPIRE = None
 
 #: XCom key with each task's price in dollars (null when unknown); summed for the run's spend.
 COST_XCOM_KEY = "mavi_cost_usd"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_mavi.compat import NEVER_EXPIRE
 from airflow_provider_mavi.exceptions import MaviNotFoundError
 from airflow_provider_mavi.hooks.task import require_id
-from airflow_provider_mavi.operators.base import NEVER_EXPIRE, MaviBaseOperator
+from airflow_provider_mavi.operators.base import MaviBaseOperator
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from airflow_provider_mavi.compat import NEVER_EXPIRE
 from airflow_provider_mavi.exceptions import MaviBridgeError
 from airflow_provider_mavi.hooks.bridge_protocol import TaskRef
-from airflow_provider_mavi.operators.base import NEVER_EXPIRE
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_mavi.compat import NEVER_EXPIRE
 from airflow_provider_mavi.exceptions import MaviAssetFailedError, MaviError, MaviOperatorError
 from airflow_provider_mavi.media import mvhd_duration, probe_duration_seconds
 from airflow_provider_mavi.media_check import (
@@ -19,7 +20,7 @@ from airflow_provider_mavi.media_check import (
     decode_problem,
     sniff_problem,
 )
-from airflow_provider_mavi.operators.base import NEVER_EXPIRE, MaviBaseOperator
+from airflow_provider_mavi.operators.base import MaviBaseOperator
 from airflow_provider_mavi.operators.lineage import UploadLineage
 from airflow_provider_mavi.paths import describe_missing, storage_path
 from airflow_provider_mavi.readiness import asset_status

@@ -18,6 +18,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mavi.callback_events import CallbackEvent
+from airflow_provider_mavi.compat import HAS_SHARED_STREAMS, SharedStreamProducer
 from airflow_provider_mavi.exceptions import MaviError
 from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 from airflow_provider_mavi.retry import RetryPolicy, log_retry
@@ -29,13 +30,8 @@ if TYPE_CHECKING:
 
     from airflow_provider_mavi.hooks.bridge_stream import StreamRecord
 
-try:  # Airflow >= 3.3: shared streams with an ack channel
-    from airflow.triggers.shared_stream import SharedStreamProducer
-
-    HAS_ACK_MODE = True
-except ImportError:  # pragma: no cover - Airflow 3.1/3.2 run the trigger's own run()
-    SharedStreamProducer = object  # type: ignore[assignment,misc]
-    HAS_ACK_MODE = False
+#: Airflow >= 3.3: shared streams with an ack channel; 3.1/3.2 run the trigger's own run().
+HAS_ACK_MODE = HAS_SHARED_STREAMS
 
 __all__ = ["HAS_ACK_MODE", "CallbackFollower", "CallbackProducer"]
 

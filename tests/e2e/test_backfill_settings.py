@@ -20,8 +20,8 @@ MAVI_TASKS = {"upload", "extract_frames", "transcribe_video", "download_frames"}
 # scheduler will read of the backfill DAG.
 INSPECT = r"""
 import json, sys
-from airflow.dag_processing.dagbag import DagBag
-bag = DagBag(dag_folder=sys.argv[1])
+from airflow_provider_mavi.compat import dag_bag_class
+bag = dag_bag_class()(dag_folder=sys.argv[1])
 report = {"import_errors": {k.rsplit("/", 1)[-1]: str(v) for k, v in bag.import_errors.items()},
           "dags": sorted(bag.dags)}
 dag = bag.dags.get("mavi_backfill_historical")

@@ -19,8 +19,8 @@ INSPECT = r"""
 import json, sys, warnings
 warnings.simplefilter("always")
 with warnings.catch_warnings(record=True) as caught:
-    from airflow.dag_processing.dagbag import DagBag
-    bag = DagBag(dag_folder=sys.argv[1])
+    from airflow_provider_mavi.compat import dag_bag_class
+    bag = dag_bag_class()(dag_folder=sys.argv[1])
 from airflow.sdk.definitions._internal.mixins import ResolveMixin
 
 report = {

@@ -176,3 +176,12 @@ def _now_iso() -> str:
 def fake_bridge() -> FakeBridge:
     """A fresh in-memory bridge."""
     return FakeBridge()
+
+
+@pytest.fixture
+def memory_fs() -> None:
+    """Make ``memory://`` paths work on every Airflow (3.1's ``ObjectStoragePath`` knows providers' only)."""
+    from airflow.sdk.io.store import attach
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    attach("memory", fs=MemoryFileSystem())

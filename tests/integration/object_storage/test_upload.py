@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 from airflow.sdk import ObjectStoragePath
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.exceptions import MaviAssetFailedError, MaviOperatorError
 from airflow_provider_mavi.hooks.mavi import MaviHook
 from airflow_provider_mavi.operators.mavi import MaviUploadOperator

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.exceptions import MaviNotFoundError
 from airflow_provider_mavi.hooks.mavi import MaviHook
 from airflow_provider_mavi.operators.mavi import (

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import webvtt
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_mavi.bridge.testing import BridgeServer, free_port
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 from airflow_provider_mavi.hooks.mavi import MaviHook
 from airflow_provider_mavi.operators.mavi import (

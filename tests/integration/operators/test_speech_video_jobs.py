@@ -19,9 +19,9 @@ from typing import Any
 import av
 import pytest
 import webvtt
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_mavi.bridge.testing import BridgeServer
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.emulator.testing import EmulatorServer
 from airflow_provider_mavi.exceptions import MaviJobFailedError, MaviJobTimeoutError, MaviRateLimitError
 from airflow_provider_mavi.hooks.bridge import MaviBridgeHook

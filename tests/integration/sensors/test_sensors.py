@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from airflow.sdk.bases.sensor import PokeReturnValue
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_mavi.bridge.testing import BridgeServer
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.exceptions import MaviJobFailedError
 from airflow_provider_mavi.hooks.mavi import MaviHook
 from airflow_provider_mavi.sensors.mavi import MaviAssetReadySensor, MaviJobSensor

@@ -148,6 +148,7 @@ def test_portrait_frames_fit_inside_their_tiles(
     assert sheet.image.getpixel((tile.x + 2, tile.y + 120)) == TILE_BACKGROUND, "side bars around the frame"
 
 
+@pytest.mark.usefixtures("memory_fs")
 def test_written_through_object_storage(make_frames: Callable[..., Path], tmp_path: Path) -> None:
     # frames and sheet in an fsspec memory filesystem: nothing reads or writes a local path
     source = make_frames(4)

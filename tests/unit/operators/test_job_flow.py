@@ -13,8 +13,8 @@ from typing import Any
 
 import httpx
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.operators.mavi import (
     MaviBridgeNotConfiguredError,
     MaviExtractFramesOperator,

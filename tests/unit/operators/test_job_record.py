@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.exceptions import MaviError
 from airflow_provider_mavi.operators.mavi import MaviExtractFramesOperator
 

@@ -10,8 +10,8 @@ import json
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.get_provider_info import get_provider_info
 from airflow_provider_mavi.hooks.bridge import MaviBridgeHook
 from airflow_provider_mavi.operators.links import (
@@ -186,7 +186,8 @@ def test_a_download_links_to_its_destination(run: Any, monkeypatch: pytest.Monke
     )
     with pytest.raises(Refused):
         op.execute(run.context("dl"))
-    assert [str(location) for location in checked] == ["gs://bkt/frames/"]
+    # the folder given (Airflow 3.1's ObjectStoragePath drops a trailing slash, 3.2+ keep it)
+    assert [str(location).rstrip("/") for location in checked] == ["gs://bkt/frames"]
     # pushed before the download: a failed try still links to where its files would be
     assert (
         run.xcom("dl", RESULTS_URL_XCOM_KEY) == "https://console.cloud.google.com/storage/browser/bkt/frames/"

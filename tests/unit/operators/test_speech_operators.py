@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 import webvtt
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.contact_sheet import read_transcript_segments
 from airflow_provider_mavi.exceptions import MaviCallbackError, MaviOperatorError, MaviServerError
 from airflow_provider_mavi.operators.mavi import (

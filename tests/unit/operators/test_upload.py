@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.exceptions import MaviNotFoundError
 from airflow_provider_mavi.operators.mavi import MaviUploadOperator
 from airflow_provider_mavi.retry import RetryPolicy

@@ -7,8 +7,8 @@ import copy
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.exceptions import MaviCallbackError, MaviOperatorError
 from airflow_provider_mavi.operators.mavi import (
     MaviDetectScenesOperator,

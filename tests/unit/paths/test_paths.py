@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from airflow.sdk import ObjectStoragePath
 
+from airflow_provider_mavi.compat import storage_conn_id
 from airflow_provider_mavi.exceptions import MaviOperatorError
 from airflow_provider_mavi.paths import bucket_of, check_output_location, ensure_directory, storage_path
 
@@ -46,13 +47,14 @@ def test_the_bucket_of_a_path(url: str, bucket: str | None) -> None:
 
 def test_storage_path_keeps_the_connection_and_expands_local_paths(monkeypatch: pytest.MonkeyPatch) -> None:
     path = storage_path("s3://my_conn@bucket/videos/a.mp4")
-    assert (path.conn_id, str(path)) == ("my_conn", "s3://my_conn@bucket/videos/a.mp4")
+    assert (storage_conn_id(path), str(path)) == ("my_conn", "s3://my_conn@bucket/videos/a.mp4")
     assert str(path / "b") == "s3://my_conn@bucket/videos/a.mp4/b"
     assert storage_path(path) is path
     monkeypatch.setenv("HOME", "/home/someone")
     assert storage_path("~/x").path == "/home/someone/x"
 
 
+@pytest.mark.usefixtures("memory_fs")
 def test_other_file_systems_get_their_directories(tmp_path: Path) -> None:
     path = ensure_directory(ObjectStoragePath("memory://mavi-unit/out/frames"))
     assert path.exists()

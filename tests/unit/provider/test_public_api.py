@@ -29,6 +29,7 @@ PUBLIC_MODULES = (
     "airflow_provider_mavi.insights",
     "airflow_provider_mavi.asset_uris",
     "airflow_provider_mavi.callback_events",
+    "airflow_provider_mavi.compat",
 )
 
 

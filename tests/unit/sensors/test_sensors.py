@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from airflow.sdk.bases.sensor import PokeReturnValue
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_mavi import exceptions
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.exceptions import MaviAssetFailedError, MaviJobFailedError, MaviOperatorError
 from airflow_provider_mavi.hooks.mavi import MaviHook
 from airflow_provider_mavi.retry import RetryPolicy

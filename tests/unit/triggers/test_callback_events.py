@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-from airflow.triggers.shared_stream import AdvanceItem, AdvanceOutcome
 
 from airflow_provider_mavi.callback_events import (
     JOB_KINDS,
@@ -16,6 +15,7 @@ from airflow_provider_mavi.callback_events import (
     recognise_kind,
     small_result,
 )
+from airflow_provider_mavi.compat import HAS_SHARED_STREAMS
 from airflow_provider_mavi.hooks.bridge_stream import StreamRecord, check_consumer_name
 from airflow_provider_mavi.triggers.callback_stream import CallbackProducer
 from airflow_provider_mavi.triggers.mavi import MaviCallbackEventTrigger
@@ -187,22 +187,36 @@ class Follower:
         return True
 
 
-def clean(cursor: int) -> AdvanceItem:
-    return AdvanceItem(cursor, AdvanceOutcome(acked=1, failed=0))
+needs_shared_streams = pytest.mark.skipif(
+    not HAS_SHARED_STREAMS,
+    reason="ack-mode shared streams (airflow.triggers.shared_stream) are new in Airflow 3.3",
+)
 
 
+def advance_item(cursor: int, acked: int, failed: int) -> Any:
+    from airflow.triggers.shared_stream import AdvanceItem, AdvanceOutcome
+
+    return AdvanceItem(cursor, AdvanceOutcome(acked=acked, failed=failed))
+
+
+def clean(cursor: int) -> Any:
+    return advance_item(cursor, acked=1, failed=0)
+
+
+@needs_shared_streams
 async def test_the_producer_commits_the_clean_prefix_and_nothing_after_an_unclean_event() -> None:
     follower = Follower()
     producer = CallbackProducer(follower, 1.0)  # type: ignore[arg-type]
     await producer.advance([clean(3), clean(5)])
-    await producer.advance([clean(6), AdvanceItem(8, AdvanceOutcome(acked=0, failed=1)), clean(9)])
+    await producer.advance([clean(6), advance_item(8, acked=0, failed=1), clean(9)])
     await producer.advance([clean(10)])
     assert follower.commits == [5, 6]  # 8's events were never confirmed: nothing at or past it
     assert producer.blocked_at == 8
 
 
+@needs_shared_streams
 async def test_an_event_nobody_received_is_not_committed() -> None:
     follower = Follower()
     producer = CallbackProducer(follower, 1.0)  # type: ignore[arg-type]
-    await producer.advance([AdvanceItem(4, AdvanceOutcome(acked=0, failed=0))])
+    await producer.advance([advance_item(4, acked=0, failed=0)])
     assert follower.commits == []

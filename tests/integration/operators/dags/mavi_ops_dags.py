@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, Param
-from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider_mavi.compat import TaskDeferred
 from airflow_provider_mavi.operators.mavi import (
     MaviDetectScenesOperator,
     MaviDownloadAssetOperator,
