@@ -5,8 +5,10 @@ One pytest case per operation and store, each with every schemathesis check: no 
 types and bodies that conform to the document, schema-violating requests refused, the bearer token enforced
 on every ``/v1`` route (a request without it or with a wrong one must get 401), an undeclared method answered
 405 with ``Allow``. The callback route is fuzzed with the bridge's real (test) secret, so generated callbacks
-are stored and then read by the other operations. Bounded and deterministic: a fixed seed, ``MAX_EXAMPLES``
-per operation, no shrinking, and waits cut to 0.05 s by the bridge (``MAVI_BRIDGE_MAX_WAIT``).
+are stored and then read by the other operations; each one acknowledged is read back by job, by batched
+wait and, after every operation ran, in the arrival-ordered list (with its cursor and kind). Bounded and
+deterministic: a fixed seed, ``MAX_EXAMPLES`` per operation, no shrinking, and waits cut to 0.05 s by the
+bridge (``MAVI_BRIDGE_MAX_WAIT``).
 
 The document is built at collection, as the emulator's fuzz test does (schemathesis's fixture-based loader
 does not work under pytest 9.2); the fixture checks it is the one the bridge serves.
@@ -15,6 +17,7 @@ does not work under pytest 9.2); the fixture checks it is the one the bridge ser
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -58,9 +61,15 @@ def fuzzed(db_url: str) -> Iterator[BridgeServer]:
         yield bridge
 
 
+#: bridge URL -> {job id: payload} of every callback the fuzzed intake acknowledged
+ACKNOWLEDGED: dict[str, dict[str, Any]] = {}
+
+
 @schema.parametrize()
 def test_every_operation(case: Any, fuzzed: BridgeServer) -> None:
     answer = case.call_and_validate(base_url=fuzzed.url)
+    if case.path == "/callbacks/{secret}":
+        ACKNOWLEDGED.setdefault(fuzzed.url, {})
     if case.path == "/callbacks/{secret}" and answer.status_code == 200:  # acknowledged: readable everywhere
         auth = {"Authorization": f"Bearer {TOKEN}"}
         job_id = answer.json()["job_id"]
@@ -69,6 +78,31 @@ def test_every_operation(case: Any, fuzzed: BridgeServer) -> None:
         assert read.json()["payload"] == json.loads(json.dumps(case.body))
         found = httpx.post(f"{fuzzed.url}/v1/callbacks/wait", json={"job_ids": [job_id]}, headers=auth)
         assert [r["job_id"] for r in found.json()["callbacks"]] == [job_id]
+        ACKNOWLEDGED.setdefault(fuzzed.url, {})[job_id] = read.json()["payload"]
+
+
+def test_every_acknowledged_callback_is_in_the_list(fuzzed: BridgeServer) -> None:
+    """Runs after the operations on the same store; PostgreSQL lists a callback once settled (about 2 s)."""
+    if fuzzed.url not in ACKNOWLEDGED:
+        pytest.skip("the callback operation was not fuzzed in this run")
+    expected = ACKNOWLEDGED[fuzzed.url]
+    assert expected  # the fuzzed intake acknowledged some callbacks
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    deadline = time.monotonic() + 10
+    listed: dict[str, dict[str, Any]] = {}
+    after = "0"
+    while not expected.keys() <= listed.keys() and time.monotonic() < deadline:
+        page = httpx.get(f"{fuzzed.url}/v1/callbacks", params={"after": after, "limit": 1000}, headers=auth)
+        assert page.status_code == 200, page.text
+        listed.update({r["job_id"]: r for r in page.json()["callbacks"]})
+        if not page.json()["callbacks"]:
+            time.sleep(0.2)
+        after = page.json()["next"]
+    assert expected.keys() <= listed.keys()
+    for job_id, payload in expected.items():
+        assert listed[job_id]["payload"] == payload
+        assert listed[job_id]["cursor"].isdigit()
+        assert isinstance(listed[job_id]["terminal"], bool)
 
 
 OPERATIONS = [
