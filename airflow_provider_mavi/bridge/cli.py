@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import gc
 import json
 import logging
@@ -48,16 +49,55 @@ def _settings(args: argparse.Namespace, *, require_secrets: bool) -> BridgeSetti
     return BridgeSettings.from_env(**overrides).checked(require_secrets=require_secrets)
 
 
+class ListenError(OSError):
+    """The address to serve on cannot be bound (in use, not local, not resolvable)."""
+
+
+BACKLOG = 2048
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """
+    Bind and listen on ``host:port`` before anything else starts, so a port in use is one clear error.
+
+    :param host: the address (a name, IPv4 or IPv6).
+    :param port: the port (0: any free one).
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as err:
+        raise ListenError(f"cannot listen on {host}:{port}: {err.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError as err:
+        sock.close()
+        hint = " (another process, perhaps another bridge, uses it)" if err.errno == errno.EADDRINUSE else ""
+        raise ListenError(f"cannot listen on {host}:{port}: {err.strerror}{hint}") from None
+    return sock
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from airflow_provider_mavi.bridge.app import create_app
     from airflow_provider_mavi.bridge.redact import RedactingFilter
+    from airflow_provider_mavi.bridge.serving import AnnouncingServer
 
     settings = _settings(args, require_secrets=True)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True
     )
+    if args.fd is not None:  # a listening socket handed over by a parent (BridgeServer in tests)
+        sock, where = socket.socket(fileno=args.fd), f"fd {args.fd}"
+    else:
+        sock = listen(settings.host, settings.port)
+        host, port = sock.getsockname()[:2]
+        where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     app = create_app(settings)
     config = uvicorn.Config(
         app,
@@ -69,22 +109,16 @@ def _serve(args: argparse.Namespace) -> int:
         forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=5,
         server_header=False,
+        backlog=BACKLOG,
     )
     for name in ("uvicorn.access", "uvicorn.error", "httpx"):
         logging.getLogger(name).addFilter(RedactingFilter(settings.relay_urls))
-    where = f"fd {args.fd}" if args.fd is not None else f"http://{settings.host}:{settings.port}"
-    logging.getLogger("airflow_provider_mavi.bridge").info(
-        "mavi-bridge: serving on %s (callbacks at /callbacks/<secret>; see `mavi-bridge url`)", where
-    )
-    server = uvicorn.Server(config)
+    server = AnnouncingServer(config, where)
     # Everything imported so far (FastAPI, SQLAlchemy, ...) lives as long as the process: keep the cyclic
     # garbage collector from walking it again and again under load (it took about a tenth of the CPU of a
     # callback burst, see BENCHMARKS.md).
     gc.freeze()
-    if args.fd is not None:  # a listening socket handed over by a parent (BridgeServer in tests)
-        server.run(sockets=[socket.socket(fileno=args.fd)])
-    else:
-        server.run()
+    server.run(sockets=[sock])
     return 0 if server.started else 1
 
 
@@ -197,6 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BridgeConfigError, StoreError) as err:
         print(f"mavi-bridge: {err}", file=sys.stderr)
         return 2
+    except ListenError as err:
+        print(f"mavi-bridge: {err}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

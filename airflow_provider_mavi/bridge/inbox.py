@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_mavi.bridge.intake import Rejection, parse_callback
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from starlette.types import Receive, Scope, Send
 
     from airflow_provider_mavi.bridge.runtime import Runtime
@@ -23,20 +25,25 @@ if TYPE_CHECKING:
 log = logging.getLogger("airflow_provider_mavi.bridge")
 
 
-async def send_json(send: Send, status: int, body: Any) -> None:
+async def send_json(send: Send, status: int, body: Any, headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     """
     Send a complete JSON response.
 
     :param send: the ASGI send callable.
     :param status: the HTTP status.
     :param body: what to serialise.
+    :param headers: more headers.
     """
     data = json.dumps(body, separators=(",", ":")).encode()
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *headers,
+            ],
         }
     )
     await send({"type": "http.response.body", "body": data})

@@ -10,7 +10,21 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-REJECT_REASONS = ("secret", "network", "too_large", "not_json", "not_object", "no_task_id", "store")
+REJECT_REASONS = (
+    "secret",
+    "network",
+    "too_large",
+    "not_json",
+    "not_utf8",
+    "bad_unicode",
+    "too_deep",
+    "bad_number",
+    "duplicate_key",
+    "not_object",
+    "no_task_id",
+    "bad_task_id",
+    "store",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +69,11 @@ class BridgeMetrics:
         )
         for reason in REJECT_REASONS:
             self.rejected.labels(reason)
+        self.unreadable = Counter(
+            "mavi_bridge_records_unreadable",
+            "Stored callbacks served escaped because their body could not be served as JSON.",
+            registry=self.registry,
+        )
         self.open_waits = Gauge("mavi_bridge_open_waits", "Long-polls waiting now.", registry=self.registry)
         self.open_waits.set_function(open_waits)
         self.wake_latency = Histogram(

@@ -96,7 +96,7 @@ class BridgeSettings:
     :param relay_urls: other URLs every stored callback is forwarded to (after the 200).
     :param allowed_networks: when set, callbacks are accepted only from these source networks.
     :param forwarded_allow_ips: proxies whose ``X-Forwarded-For`` is trusted (uvicorn's setting).
-    :param max_wait: cap of the ``wait`` parameter in seconds.
+    :param max_wait: cap of the ``wait`` parameter in seconds (a longer wait is cut to it; clients loop).
     :param poll_interval: how often the store is checked for callbacks received by other replicas.
     :param retention_seconds: when set, ``serve`` purges callbacks older than this every hour.
     :param access_log: enable uvicorn's access log (paths redacted).
@@ -142,6 +142,7 @@ class BridgeSettings:
             "allowed_networks": _split_list(env.get("MAVI_BRIDGE_ALLOWED_NETWORKS")),
             "forwarded_allow_ips": env.get("MAVI_BRIDGE_FORWARDED_ALLOW_IPS") or None,
             "poll_interval": _number(env, "MAVI_BRIDGE_POLL_INTERVAL", 0.5),
+            "max_wait": _number(env, "MAVI_BRIDGE_MAX_WAIT", MAX_WAIT_SECONDS),
             "log_level": env.get("MAVI_BRIDGE_LOG_LEVEL") or "info",
             "noop_endpoint": (env.get("MAVI_BRIDGE_NOOP_ENDPOINT") or "").lower() in ("1", "true", "yes"),
         }
@@ -163,7 +164,7 @@ class BridgeSettings:
         if settings.max_body < 1024:
             raise BridgeConfigError("MAVI_BRIDGE_MAX_BODY must be at least 1024 bytes")
         if not 0 < settings.max_wait <= 600:
-            raise BridgeConfigError("max_wait must be between 0 and 600 seconds")
+            raise BridgeConfigError("MAVI_BRIDGE_MAX_WAIT must be more than 0 and at most 600 seconds")
         if settings.poll_interval <= 0:
             raise BridgeConfigError("MAVI_BRIDGE_POLL_INTERVAL must be positive")
         for url in settings.relay_urls:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from airflow_provider_mavi.bridge.checks import InvalidInput, check_job_id
 from airflow_provider_mavi.bridge.store import JOB_ID_MAX
 from airflow_provider_mavi.bridge.ui import views
 from airflow_provider_mavi.bridge.ui.pages import page, static, ui_root
@@ -68,7 +69,9 @@ def ui_router(runtime: Runtime, auth: UiAuth) -> APIRouter:
         user = await auth.user(request)
         if user is None:
             return auth.refuse(request)
-        if not 0 < len(job_id) <= JOB_ID_MAX:
+        try:
+            check_job_id(job_id)
+        except InvalidInput:  # no job can have this id (and PostgreSQL cannot even compare it: NUL)
             return page(request, "job.html", status=404, user=user, job_id=job_id[:JOB_ID_MAX], found=False)
         assert runtime.store is not None
         store = runtime.store

@@ -104,18 +104,35 @@ def test_callback_for_unknown_job_is_stored(bridge: BridgeServer, store: Callbac
 
 
 BAD_BODIES = [
-    pytest.param(b"this is not json", 400, "the body is not JSON", id="not-json"),
-    pytest.param(b"", 400, "the body is not JSON", id="empty"),
-    pytest.param(b'{"task_id": "x", "code": NaN}', 400, "the body is not JSON", id="nan"),
-    pytest.param(b'{"task_id": "\\ud800"}', 400, "the body is not valid UTF-8 JSON", id="lone-surrogate"),
-    pytest.param(b"\xff\xfe\x00garbage", 400, "the body is not JSON", id="binary"),
+    pytest.param(
+        b"this is not json", 400, "the body is not JSON: Expecting value (line 1, column 1)", id="not-json"
+    ),
+    pytest.param(b"", 400, "the body is not JSON: Expecting value (line 1, column 1)", id="empty"),
+    pytest.param(
+        b'{"task_id": "x", "code": NaN}', 400, "the body holds NaN, which is not a JSON number", id="nan"
+    ),
+    pytest.param(
+        b'{"task_id": "x", "v": "\\ud800"}',
+        400,
+        "the body holds a string that is not valid Unicode",
+        id="lone-surrogate",
+    ),
+    pytest.param(
+        b'{"task_id": "\\ud800"}',
+        400,
+        "the body holds a string that is not valid Unicode",
+        id="lone-surrogate-id",
+    ),
+    pytest.param(b"\xff\xfe\x00garbage", 400, "the body is not valid UTF-8 (byte 0)", id="binary"),
     pytest.param(b"[1, 2]", 400, "the body is not a JSON object", id="array"),
     pytest.param(b'"task_id"', 400, "the body is not a JSON object", id="string"),
     pytest.param(b'{"code": 200}', 400, "the body has no string task_id", id="no-task-id"),
     pytest.param(b'{"task_id": 123}', 400, "the body has no string task_id", id="number-task-id"),
     pytest.param(b'{"task_id": ""}', 400, "the body has no string task_id", id="empty-task-id"),
     pytest.param(b'{"task_id": null}', 400, "the body has no string task_id", id="null-task-id"),
-    pytest.param(b"[" * 100000 + b"]" * 100000, 400, "the body is not JSON", id="deep-nesting"),
+    pytest.param(
+        b"[" * 100000 + b"]" * 100000, 400, "the body nests deeper than 64 levels", id="deep-nesting"
+    ),
 ]
 
 
@@ -218,12 +235,12 @@ def test_get_long_poll_wakes_when_callback_lands(bridge: BridgeServer, job_id: s
 
 
 def test_bad_wait_values(bridge: BridgeServer, job_id: str) -> None:
-    for wait in ("-1", "abc", "nan"):
+    for wait in ("-1", "abc", "nan", "inf", "1e309", ""):
         answer = httpx.get(
             f"{bridge.url}/v1/callbacks/{job_id}", params={"wait": wait}, headers=bridge.headers
         )
         assert answer.status_code == 400
-        assert answer.json() == {"detail": "wait must be a number of seconds >= 0"}
+        assert answer.json() == {"detail": "wait must be a finite number of seconds >= 0"}
 
 
 @pytest.mark.parametrize(
@@ -305,14 +322,20 @@ def test_batch_wait_wakes_on_any(bridge: BridgeServer) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"not json", "the body is not JSON"),
+        (b"not json", "the body is not JSON: Expecting value (line 1, column 1)"),
         (b"[]", 'the body must be {"job_ids": [...], "wait": seconds}'),
-        (b'{"job_ids": []}', "job_ids must be a list of 1 to 5000 non-empty strings"),
-        (b'{"job_ids": "abc"}', "job_ids must be a list of 1 to 5000 non-empty strings"),
-        (b'{"job_ids": [1]}', "job_ids must be a list of 1 to 5000 non-empty strings"),
-        (b'{"job_ids": ["a"], "wait": "x"}', "wait must be a number of seconds >= 0"),
-        (b'{"job_ids": ["a"], "wait": -3}', "wait must be a number of seconds >= 0"),
-        (b'{"job_ids": ["a"], "wait": true}', "wait must be a number of seconds >= 0"),
+        (b'{"job_ids": []}', "job_ids must be a list of 1 to 5000 job ids"),
+        (b'{"job_ids": "abc"}', "job_ids must be a list of 1 to 5000 job ids"),
+        (b'{"job_ids": [1]}', "job_ids[0] must be a non-empty string"),
+        (
+            b'{"job_ids": ["a", "b/c"]}',
+            "job_ids[1] cannot contain U+002F (no '/', '\\' or control characters)",
+        ),
+        (b'{"job_ids": ["a"], "wait": "x"}', "wait must be a finite number of seconds >= 0"),
+        (b'{"job_ids": ["a"], "wait": "5"}', "wait must be a finite number of seconds >= 0"),
+        (b'{"job_ids": ["a"], "wait": -3}', "wait must be a finite number of seconds >= 0"),
+        (b'{"job_ids": ["a"], "wait": true}', "wait must be a finite number of seconds >= 0"),
+        (b'{"job_ids": ["a"], "wait": 1e400}', "the body holds a number too large for a double: 1e400"),
     ],
 )
 def test_batch_wait_bad_input(bridge: BridgeServer, body: bytes, message: str) -> None:
@@ -439,7 +462,7 @@ def test_job_recorded_after_its_callback_is_delivered(bridge: BridgeServer, job_
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"nope", "the body is not JSON"),
+        (b"nope", "the body is not JSON: Expecting value (line 1, column 1)"),
         (b'{"asset_id": "re_1"}', "kind must be a non-empty string (at most 64 characters)"),
         (b'{"kind": "x"}', "asset_id must be a non-empty string (at most 200 characters)"),
         (

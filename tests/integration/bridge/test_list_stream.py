@@ -173,7 +173,9 @@ def test_concurrent_commits_keep_the_furthest(bridge: BridgeServer) -> None:
     ("method", "name", "body", "message"),
     [
         ("POST", "c1", {"start": "now"}, "start"),
-        ("POST", "c1", None, "start"),
+        ("POST", "c1", None, "the body is not JSON"),
+        ("POST", "c1", {"start": "latest", "x": float("inf")}, "not a JSON number"),
+        ("PUT", "c1", {"cursor": "9" * 5000}, "cursor"),
         ("POST", "c1", [], "start"),
         ("PUT", "c1", {"cursor": -1}, "cursor"),
         ("PUT", "c1", {"cursor": "-1"}, "cursor"),
@@ -184,6 +186,8 @@ def test_concurrent_commits_keep_the_furthest(bridge: BridgeServer) -> None:
         ("GET", ".hidden", None, "consumer name"),
         ("GET", "a%20b", None, "consumer name"),
         ("GET", "x" * 201, None, "consumer name"),
+        ("GET", "%C3%28", None, "consumer name"),
+        ("PUT", "c%00", {"cursor": "1"}, "consumer name"),
     ],
 )
 def test_bad_consumer_requests_are_refused_and_change_nothing(

@@ -147,6 +147,13 @@ def test_a_hostile_payload_and_job_id_are_escaped_everywhere(bridge: BridgeServe
     assert "&lt;b&gt;kind&lt;/b&gt;" in text
 
 
+@pytest.mark.parametrize("odd", ["%00", "a%00b", "%01", "%C3%28", "a%5Cb", "x" * 201])
+def test_the_job_page_of_an_id_no_job_can_have_is_a_404_page(bridge: BridgeServer, odd: str) -> None:
+    answer = httpx.get(f"{bridge.url}/ui/jobs/{odd}", headers=bridge.headers)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("text/html")
+
+
 def test_the_mavi_page_over_http(bridge: BridgeServer) -> None:
     waiting, stray = job_id(), job_id()
     httpx.put(
@@ -185,8 +192,17 @@ def test_the_mavi_page_over_http(bridge: BridgeServer) -> None:
     ("body", "message"),
     [
         ({"dag_id": ""}, "dag_id must be a string of 1 to 250 characters, or null"),
-        ({"map_index": "3"}, "map_index must be an integer >= -1, or null"),
-        ({"deadline": -1}, "deadline must be epoch seconds (a positive number), or null"),
+        ({"map_index": "3"}, "map_index must be an integer from -1 to 2147483647, or null"),
+        (
+            {"deadline": -1},
+            "deadline must be epoch seconds (a positive number, at most 253402300799), or null",
+        ),
+        (
+            {"deadline": 1e300},
+            "deadline must be epoch seconds (a positive number, at most 253402300799), or null",
+        ),
+        ({"map_index": 2**40}, "map_index must be an integer from -1 to 2147483647, or null"),
+        ({"task_id": "t\x00"}, "task_id cannot contain U+0000"),
     ],
 )
 def test_bad_job_fields_are_refused_and_store_nothing(
@@ -206,7 +222,9 @@ def test_bad_job_fields_are_refused_and_store_nothing(
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"not json", "the body is not JSON"),
+        (b"not json", "the body is not JSON: Expecting value (line 1, column 1)"),
+        (b'{"cost_usd": 1, "cost_usd": 2}', "the body has the key 'cost_usd' more than once"),
+        (b'{"cost_usd": NaN}', "the body holds NaN, which is not a JSON number"),
         (b"[0.5]", 'the body must be {"cost_usd": dollars or null}'),
         (b'{"cost_usd": -1}', "cost_usd must be a number of dollars from 0 to 1e+06, or null"),
         (b'{"cost_usd": "0.5"}', "cost_usd must be a number of dollars from 0 to 1e+06, or null"),

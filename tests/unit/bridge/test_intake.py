@@ -35,7 +35,7 @@ def test_any_bytes_are_stored_or_refused_with_a_reason(body: bytes) -> None:
     result = outcome(body)
     if isinstance(result, Rejection):
         assert result.status == 400
-        assert result.reason in {"not_json", "not_object", "no_task_id"}
+        assert result.reason in {"not_json", "not_utf8", "not_object", "no_task_id", "bad_task_id"}
     else:
         assert result.payload == body
 
@@ -151,19 +151,19 @@ async def test_hub_wakes_only_the_right_waiters() -> None:
 def test_job_ids_are_checked(job: str) -> None:
     result = outcome(json.dumps({"task_id": job}).encode())
     if isinstance(result, Rejection):
-        assert result.reason in {"no_task_id", "not_json"}
+        assert result.reason in {"no_task_id", "bad_task_id", "not_utf8"}
     else:
         assert 0 < len(result.job_id) <= 200
         assert result.job_id == result.job_id.strip()
 
 
 def test_wait_is_capped_and_checked() -> None:
-    from airflow_provider_mavi.bridge.app import _parse_wait
+    from airflow_provider_mavi.bridge.checks import parse_wait as _parse_wait
 
     assert _parse_wait(None, 60) == 0
     assert _parse_wait("2.5", 60) == 2.5
     assert _parse_wait("3600", 60) == 60
     assert _parse_wait(1e9, 60) == 60
-    for bad in ("-1", "nan", "x", True):
+    for bad in ("-1", "nan", "x", True, "", "inf", "1e309", float("inf"), [1]):
         with pytest.raises(ValueError):
             _parse_wait(bad, 60)
