@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import ObjectStoragePath
 
@@ -53,7 +53,6 @@ class MaviTranscribeAudioOperator(MaviMediaJobOperator):
     """
 
     endpoint = TRANSCRIBE_AUDIO
-    job_kind: ClassVar[str] = TRANSCRIBE_AUDIO.name
     template_fields: Sequence[str] = ("asset_id", "output_path", "media_duration_seconds", "mavi_conn_id")
 
     def __init__(

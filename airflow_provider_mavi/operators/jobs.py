@@ -67,8 +67,8 @@ class PricedResult(Protocol):
 class MaviJobOperator(JobLineage, MaviBaseOperator):
     """Base of the operators that submit a paid asynchronous Mavi job and wait for its callback.
 
-    Subclasses set :attr:`job_kind` and implement :meth:`submit`, :meth:`fingerprint` and
-    :meth:`build_result`.
+    Subclasses set :attr:`endpoint` (then :attr:`job_kind` is its catalogue name) or :attr:`job_kind`, and
+    implement :meth:`submit`, :meth:`fingerprint` and :meth:`build_result`.
 
     :param asset_id: the asset the job works on. (templated)
     :param callback_timeout: seconds to wait for the callback, counted from the submit.
@@ -87,6 +87,12 @@ class MaviJobOperator(JobLineage, MaviBaseOperator):
     #: The field naming the folder the results are written to (its link: ``MaviResultsLink``), if any.
     results_field: ClassVar[str] = "output_path"
     operator_extra_links = (MaviBridgeJobLink(), MaviResultsLink())
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A subclass naming its catalogue ``endpoint`` gets that entry's name as :attr:`job_kind`."""
+        super().__init_subclass__(**kwargs)
+        if cls.endpoint is not None and "job_kind" not in cls.__dict__:
+            cls.job_kind = cls.endpoint.name
 
     def __init__(
         self,

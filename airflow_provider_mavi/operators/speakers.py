@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mavi.endpoints import DIARIZE, RECOGNIZE_SPEAKERS
 from airflow_provider_mavi.endpoints.checks import check_flag
@@ -36,7 +36,6 @@ class MaviSpeakerDiarizationOperator(MaviMediaJobOperator):
     """
 
     endpoint = DIARIZE
-    job_kind: ClassVar[str] = DIARIZE.name
 
     def __init__(self, *, asset_id: str, sync: bool = False, **kwargs: Any) -> None:
         super().__init__(asset_id=asset_id, **kwargs)
@@ -78,7 +77,6 @@ class MaviRecognizeSpeakersOperator(MaviMediaJobOperator):
     """
 
     endpoint = RECOGNIZE_SPEAKERS
-    job_kind: ClassVar[str] = RECOGNIZE_SPEAKERS.name
     template_fields: Sequence[str] = ("asset_id", "media_duration_seconds", "mavi_conn_id")
 
     def submit(self, asset_id: str) -> str:

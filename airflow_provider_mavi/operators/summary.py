@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from airflow_provider_mavi.endpoints import SUMMARIZE
 from airflow_provider_mavi.operators.jobs import MaviJobOperator
 
@@ -25,7 +23,6 @@ class MaviSummarizeVideoOperator(MaviJobOperator):
     """
 
     endpoint = SUMMARIZE
-    job_kind: ClassVar[str] = SUMMARIZE.name
 
     def submit(self, asset_id: str) -> str:
         """

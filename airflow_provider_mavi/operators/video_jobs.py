@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_mavi.endpoints import DETECT_SCENES, EDIT_VIDEO, SPLIT_VIDEO, edit_body
 from airflow_provider_mavi.exceptions import MaviOperatorError
@@ -41,7 +41,6 @@ class MaviDetectScenesOperator(MaviJobOperator):
     """
 
     endpoint = DETECT_SCENES
-    job_kind: ClassVar[str] = DETECT_SCENES.name
     template_fields: Sequence[str] = ("asset_id", "fps", "mavi_conn_id")
 
     def __init__(self, *, asset_id: str, fps: float | str | Mapping[str, Any] | None = None, **kwargs: Any):
@@ -105,7 +104,6 @@ class MaviSplitVideoOperator(MaviJobOperator):
     """
 
     endpoint = SPLIT_VIDEO
-    job_kind: ClassVar[str] = SPLIT_VIDEO.name
     template_fields: Sequence[str] = ("asset_id", "segment_seconds", "mavi_conn_id")
 
     def __init__(self, *, asset_id: str, segment_seconds: int | str | None = None, **kwargs: Any) -> None:
@@ -164,7 +162,6 @@ class MaviEditVideoOperator(MaviJobOperator):
     """
 
     endpoint = EDIT_VIDEO
-    job_kind: ClassVar[str] = EDIT_VIDEO.name
     template_fields: Sequence[str] = ("asset_ids", "orientation", "user_prompt", "mavi_conn_id")
 
     def __init__(
